@@ -1,0 +1,6 @@
+/**
+ * `datasets/`: loaders for labelled data that others publish (tabular CSV with a label column, time
+ * series CSV, anomaly windows JSON).
+ */
+export * from './errors.js';
+export * from './loaders.js';
