@@ -117,31 +117,20 @@ export async function benchDbscan(opts: DbscanOptions): Promise<BenchRow[]> {
   {
     const n = opts.largeN;
     const data = blobs(n, d, 3);
-    progress(`dbscan n=${n}: ours (time and memory)`);
-    global.gc?.();
-    const before = process.memoryUsage();
-    let peakRss = before.rss;
-    const timer = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    }, 5);
+    progress(`dbscan n=${n}: ours`);
     const t = time(
       () => {
         new Dbscan({ eps: EPS, minPts: MIN_PTS }).fit(data, d);
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
       },
       Math.min(3, opts.repeats),
       0,
     );
-    clearInterval(timer);
     rows.push({
       suite: 'DBSCAN',
       case: `blobs n=${n.toLocaleString('en')}, d=2`,
       metric: 'fit time (ours alone)',
       unit: 's',
       ours: t.best,
-      note: `RSS growth during fit ≈ ${((peakRss - before.rss) / 2 ** 20).toFixed(0)} MiB (input ${(
-        (n * d * 8) / 2 ** 20
-      ).toFixed(1)} MiB)`,
     });
   }
   return rows;

@@ -81,14 +81,14 @@ function fmt(v: number | undefined, unit = ''): string {
 /** The Markdown table of a run, one row per comparison. */
 export function markdownTable(rows: readonly BenchRow[]): string {
   const lines = [
-    '| suite | case | metric | shelfwatch | peer | peer value | ratio | target | met |',
-    '|---|---|---|---:|---|---:|---:|---|:-:|',
+    '| suite | case | metric | shelfwatch | peer | peer value | ratio | target | met | notes |',
+    '|---|---|---|---:|---|---:|---:|---|:-:|---|',
   ];
   for (const r of rows) {
     lines.push(
       `| ${r.suite} | ${r.case} | ${r.metric} | ${fmt(r.ours, r.unit)} | ${r.peer ?? '—'} | ${fmt(r.peerValue, r.unit)} | ${
         r.ratio === undefined ? '—' : `${r.ratio.toFixed(r.ratio >= 10 ? 0 : 2)}×`
-      } | ${r.target ?? '—'} | ${r.pass === undefined ? '—' : r.pass ? 'yes' : '**no**'} |`,
+      } | ${r.target ?? '—'} | ${r.pass === undefined ? '—' : r.pass ? 'yes' : '**no**'} | ${r.note ?? ''} |`,
     );
   }
   return lines.join('\n');

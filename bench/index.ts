@@ -3,12 +3,13 @@
  * (this machine is noisy, so ratios, not absolute times, are what we judge).
  *
  * Writes bench/results/latest.json and latest.md, and the table between the bench markers of README.md.
- * Options: --quick (smaller sizes, for a smoke run), --only iforest,dbscan,streaming, --no-readme.
+ * Options: --quick (smaller sizes, for a smoke run), --only iforest,dbscan,streaming,generator, --no-readme.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchDbscan } from './dbscan.js';
+import { benchGenerator } from './generator.js';
 import { type BenchRow, markdownTable, progress } from './harness.js';
 import { benchIforest } from './iforest.js';
 import { benchStreaming } from './streaming.js';
@@ -24,16 +25,17 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench -- [--quick] [--only iforest,dbscan,streaming] [--no-readme]\n' +
+    'Usage: npm run bench -- [--quick] [--only iforest,dbscan,streaming,generator] [--no-readme]\n' +
       'Writes bench/results/latest.json, bench/results/latest.md and the README benchmark table.\n',
   );
   process.exit(0);
 }
 
-const suites = new Set((values.only ?? 'iforest,dbscan,streaming').split(',').map((s) => s.trim()));
+const ALL_SUITES = ['iforest', 'dbscan', 'streaming', 'generator'];
+const suites = new Set((values.only ?? ALL_SUITES.join(',')).split(',').map((s) => s.trim()));
 for (const s of suites) {
-  if (!['iforest', 'dbscan', 'streaming'].includes(s)) {
-    process.stderr.write(`bench: unknown suite '${s}' (known: iforest, dbscan, streaming)\n`);
+  if (!ALL_SUITES.includes(s)) {
+    process.stderr.write(`bench: unknown suite '${s}' (known: ${ALL_SUITES.join(', ')})\n`);
     process.exit(2);
   }
 }
@@ -65,6 +67,10 @@ if (suites.has('streaming')) {
   rows.push(...(await benchStreaming({ points: quick ? 100_000 : 1_000_000, repeats: quick ? 2 : 5 })));
 }
 
+if (suites.has('generator')) {
+  rows.push(...(await benchGenerator({ skus: quick ? 100 : 1000, days: quick ? [7, 28] : [28, 112] })));
+}
+
 const result = {
   date: new Date().toISOString(),
   quick,
@@ -86,7 +92,7 @@ writeFileSync(new URL('latest.md', dir), `${header}\n\n${table}\n`);
 process.stdout.write(`${header}\n\n${table}\n`);
 
 const failed = rows.filter((r) => r.pass === false);
-if (!values['no-readme'] && !quick && suites.size === 3) {
+if (!values['no-readme'] && !quick && suites.size === ALL_SUITES.length) {
   const readmeUrl = new URL('../README.md', import.meta.url);
   const readme = readFileSync(readmeUrl, 'utf8');
   const start = '<!-- bench:start -->';

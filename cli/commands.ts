@@ -1,3 +1,4 @@
+import { evaluateCommand, scoreSeriesCommand } from './evaluate.js';
 import { generateCommand } from './generate.js';
 
 /** A sub-command of the `shelfwatch` CLI. */
@@ -10,4 +11,4 @@ export interface Command {
 }
 
 /** Every sub-command, in the order `--help` lists them. */
-export const commands: readonly Command[] = [generateCommand];
+export const commands: readonly Command[] = [generateCommand, evaluateCommand, scoreSeriesCommand];

@@ -1,8 +1,11 @@
 /**
  * `evaluation/`: metrics computed scikit-learn's way (confusion matrix, precision, recall, F1, ROC-AUC,
- * average precision, curves), thresholds and stream-window scoring.
+ * average precision, curves), thresholds, stream-window scoring, and report rendering.
  */
+export * from './detectors.js';
 export * from './errors.js';
+export * from './evaluate.js';
 export * from './metrics.js';
+export * from './report.js';
 export * from './thresholds.js';
 export * from './windows.js';
