@@ -61,7 +61,9 @@ export interface SalesOrderEvent {
 /**
  * A warehouse-management log row. Quantities are eaches (`UOM: 'EA'`) unless `UOM` is `CS`.
  * `RCV` receipt against an ASN (`REF_DOC`), `ADJ` signed adjustment with `REASON`, `CC` cycle count
- * (`QTY` is the counted quantity), `RTN` customer return back to stock, `DMG` damaged units written off.
+ * (`QTY` is the counted quantity; the stream opens with one `CC` per SKU × warehouse with
+ * `REASON: 'OPENING_BALANCE'`, the go-live snapshot), `RTN` customer return back to stock, `DMG` damaged
+ * units written off (`QTY` negative).
  */
 export interface InventoryLogRow {
   LOG_ID: string;
