@@ -1,0 +1,155 @@
+/**
+ * The ports of the stream job: what it needs from storage and from alert channels, as interfaces.
+ * `connectors/` implements them (SQLite, MySQL, DynamoDB; console, file, webhook, SNS, Slack, email);
+ * the pipeline never imports an SDK.
+ */
+import type { ExtendedSequenceNumber } from './lifecycle.js';
+
+// ---- anomalies and alerts ----------------------------------------------------------------------
+
+/** The anomaly types shelfwatch detects (the same names as the generator's labels). */
+export type AnomalyType =
+  | 'shrinkage'
+  | 'phantom_stock'
+  | 'sales_spike'
+  | 'data_entry_error'
+  | 'supplier_short_shipment'
+  | 'supplier_price_anomaly'
+  | 'stuck_feed'
+  | 'negative_stock';
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+/** One explaining feature: what was observed against what was expected. */
+export interface ExplanationFeature {
+  name: string;
+  observed: number;
+  expected: number;
+  /** Share of the score this feature accounts for, when the detector can say (sums to ≤ 1). */
+  contribution?: number;
+}
+
+/**
+ * One detected anomaly. Its `id` is derived from what caused it (type, series, triggering event), so
+ * replaying the same events yields the same id: sinks use it to deliver each anomaly once.
+ */
+export interface Anomaly {
+  id: string;
+  type: AnomalyType;
+  severity: Severity;
+  /** How sure, in [0, 1]. */
+  score: number;
+  sku: string;
+  warehouse: string;
+  /** Event time of the evidence that raised it, epoch ms. */
+  detectedAt: number;
+  /** The events that caused it. */
+  eventIds: string[];
+  /** Which detector raised it, e.g. `rule:count-gap`, `robust-zscore:sales-rate`, `iforest`, `dbscan`. */
+  detector: string;
+  explanation: { summary: string; features: ExplanationFeature[] };
+}
+
+/**
+ * What a sink delivers: anomalies grouped by warehouse and type over a short wait (Alertmanager's
+ * group_by / group_wait). Its `id` is stable under replay, so a sink can drop a repeat.
+ */
+export interface AlertNotification {
+  id: string;
+  /** `warehouse|type`. */
+  groupKey: string;
+  warehouse: string;
+  type: AnomalyType;
+  /** The highest severity in the group. */
+  severity: Severity;
+  anomalies: Anomaly[];
+  /** Anomalies left out by the rate limit, counted so that nothing vanishes silently. */
+  suppressed: number;
+}
+
+/**
+ * An alert channel. `publish` resolves once the channel has accepted every notification (or they were
+ * already delivered: a repeated id is a success, not an error); it rejects when delivery failed, and
+ * the pipeline then holds its checkpoint back and retries.
+ */
+export interface AlertSink {
+  readonly name: string;
+  publish(notifications: readonly AlertNotification[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---- storage -------------------------------------------------------------------------------------
+
+/**
+ * The persisted state of one SKU × warehouse. The numeric columns are what other systems query; `model`
+ * holds the rest (feature and detector state) as JSON the pipeline alone reads.
+ */
+export interface SeriesRow {
+  sku: string;
+  warehouse: string;
+  onHand: number;
+  reserved: number;
+  inbound: number;
+  lastCountQuantity: number | null;
+  lastCountAt: number | null;
+  /** Units sold per hour, exponentially weighted. */
+  salesVelocity: number;
+  /** Event time of the newest event applied, epoch ms. */
+  lastEventAt: number;
+  model: string;
+}
+
+/** A record that could not be turned into inventory events: kept with its bytes, position and reason. */
+export interface DeadLetter {
+  shardId: string;
+  sequenceNumber: string;
+  subSequenceNumber: number;
+  partitionKey: string;
+  arrivalTimestamp: number;
+  /** A short machine-readable cause: `invalid_utf8`, `invalid_json`, `unknown_kind`, `schema`, `kpl`. */
+  code: string;
+  /** What was wrong, for people: names the field and the value where it can. */
+  reason: string;
+  data: Uint8Array;
+}
+
+/**
+ * Everything one batch changes, written atomically: a store commits all of it or none, so that the
+ * checkpoint never runs ahead of the state (exactly once in effect).
+ */
+export interface BatchCommit {
+  shardId: string;
+  checkpoint: ExtendedSequenceNumber;
+  /** Upserts of the series this batch changed. */
+  series: SeriesRow[];
+  /** Upserts of pipeline-wide state (catalog, supplier history, alert-manager state), by key. */
+  values: Array<{ key: string; value: string }>;
+  /** Ids of the events applied by this batch, with their event time (for the duplicate window). */
+  appliedEvents: Array<{ eventId: string; occurredAt: number }>;
+  /** Forget applied-event ids older than this event time (the duplicate window moved on). */
+  forgetEventsBefore?: number;
+  deadLetters: DeadLetter[];
+  /** The anomalies raised by this batch, for audit and evaluation. */
+  anomalies: Anomaly[];
+}
+
+/** What the pipeline reads back at start-up. */
+export interface StoredState {
+  series: SeriesRow[];
+  values: Array<{ key: string; value: string }>;
+  /** Applied-event ids still inside the duplicate window. */
+  recentEvents: Array<{ eventId: string; occurredAt: number }>;
+}
+
+/**
+ * Where state, checkpoints, dead letters and the anomaly log live. SQLite is the embedded default;
+ * MySQL and DynamoDB implement the same contract.
+ */
+export interface StateStore {
+  /** Connects and applies pending migrations. */
+  open(): Promise<void>;
+  load(): Promise<StoredState>;
+  loadCheckpoint(shardId: string): Promise<ExtendedSequenceNumber | null>;
+  commit(batch: BatchCommit): Promise<void>;
+  close(): Promise<void>;
+}
