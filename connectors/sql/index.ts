@@ -1,0 +1,5 @@
+/** State stores on SQL (SQLite default; MySQL/MariaDB shares the migrations and queries). */
+export * from './migrations.js';
+export * from './schema.js';
+export * from './sql-store.js';
+export * from './sqlite.js';

@@ -1,0 +1,275 @@
+/**
+ * Schema migrations of the SQL state store, defined in code (no file-system lookups, so they work from
+ * `dist/` and from a bundle alike) and applied by Kysely's `Migrator`, which records them in its own
+ * `kysely_migration` table and takes `kysely_migration_lock` (MySQL: `GET_LOCK`) so that two workers
+ * starting together do not both migrate.
+ *
+ * One migration list serves every dialect: only the column types that have no common spelling differ
+ * (long text and blobs), and MySQL tables get a binary collation.
+ */
+import {
+  type ColumnDataType,
+  type CreateTableBuilder,
+  type Expression,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  type MigrationResult,
+  Migrator,
+  sql,
+} from 'kysely';
+import type { Database, SqlDialect } from './schema.js';
+
+type DataType = ColumnDataType | Expression<unknown>;
+
+/** The column types that are spelled differently per dialect. */
+interface ColumnTypes {
+  /** Keys: VARCHAR(191) is the longest utf8mb4 column an InnoDB index took before large prefixes. */
+  key: DataType;
+  /** Unbounded text (model JSON, values, reasons): SQLite TEXT has no limit, MySQL TEXT stops at 64 KiB. */
+  text: DataType;
+  /** Raw record bytes: MySQL BLOB stops at 64 KiB; Kinesis records reach 1 MiB. */
+  bytes: DataType;
+  /** Epoch milliseconds: beyond 32 bits. */
+  time: DataType;
+  /** Quantities and scores: IEEE doubles, exactly what JavaScript holds. */
+  number: DataType;
+  /** Small integers (sub-sequence numbers). */
+  int: DataType;
+}
+
+function columnTypes(dialect: SqlDialect): ColumnTypes {
+  switch (dialect) {
+    case 'sqlite':
+      return {
+        key: 'varchar(191)',
+        text: 'text',
+        bytes: 'blob',
+        time: 'bigint',
+        number: 'double precision',
+        int: 'integer',
+      };
+    case 'mysql':
+      return {
+        key: 'varchar(191)',
+        text: sql`longtext`,
+        bytes: sql`longblob`,
+        time: 'bigint',
+        number: 'double precision',
+        int: 'integer',
+      };
+  }
+}
+
+/**
+ * Table options.
+ *
+ * - MySQL: the default collations compare case- and accent-insensitively, which would make `SKU-a`
+ *   and `SKU-A` one primary key; `utf8mb4_bin` compares code points, as SQLite does.
+ * - SQLite, `clustered`: `WITHOUT ROWID` stores the rows in the primary-key b-tree, as InnoDB always
+ *   does, instead of a rowid table plus a key index. For `applied_events` (5,000 small rows inserted
+ *   and as many deleted per batch) that is one b-tree fewer to update and write on every commit.
+ *   SQLite advises it only for small rows, so the tables holding JSON keep their rowid.
+ */
+function tableOptions<T extends string, C extends string>(
+  dialect: SqlDialect,
+  table: CreateTableBuilder<T, C>,
+  options: { clustered?: boolean } = {},
+): CreateTableBuilder<T, C> {
+  switch (dialect) {
+    case 'mysql':
+      return table.modifyEnd(sql`engine = InnoDB default charset = utf8mb4 collate = utf8mb4_bin`);
+    case 'sqlite':
+      return options.clustered === true ? table.modifyEnd(sql`without rowid`) : table;
+  }
+}
+
+/** Migration 1: every table of the store. */
+function initialSchema(dialect: SqlDialect): Migration {
+  const t = columnTypes(dialect);
+  return {
+    async up(outer: Kysely<unknown>): Promise<void> {
+      // Kysely runs SQLite migrations outside a transaction (its adapter reports no transactional
+      // DDL), although SQLite has it: one transaction means a failed or killed migration leaves no
+      // half-made schema behind. MySQL commits each DDL statement implicitly whatever we do.
+      if (dialect === 'sqlite') {
+        await outer.transaction().execute((trx) => createTables(trx));
+      } else {
+        await createTables(outer);
+      }
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      for (const table of [
+        'anomalies',
+        'dead_letters',
+        'checkpoints',
+        'applied_events',
+        'state_values',
+        'series',
+      ]) {
+        await db.schema.dropTable(table).ifExists().execute();
+      }
+    },
+  };
+
+  async function createTables(db: Kysely<unknown>): Promise<void> {
+    await tableOptions(
+      dialect,
+      db.schema
+        .createTable('series')
+        .addColumn('sku', t.key, (c) => c.notNull())
+        .addColumn('warehouse', t.key, (c) => c.notNull())
+        .addColumn('on_hand', t.number, (c) => c.notNull())
+        .addColumn('reserved', t.number, (c) => c.notNull())
+        .addColumn('inbound', t.number, (c) => c.notNull())
+        .addColumn('last_count_quantity', t.number)
+        .addColumn('last_count_at', t.time)
+        .addColumn('sales_velocity', t.number, (c) => c.notNull())
+        .addColumn('last_event_at', t.time, (c) => c.notNull())
+        .addColumn('model', t.text, (c) => c.notNull())
+        .addColumn('updated_at', t.time, (c) => c.notNull())
+        .addPrimaryKeyConstraint('series_pk', ['sku', 'warehouse']),
+    ).execute();
+
+    // `key` is a reserved word in MySQL; Kysely quotes every identifier, so the name is safe.
+    await tableOptions(
+      dialect,
+      db.schema
+        .createTable('state_values')
+        .addColumn('key', t.key, (c) => c.notNull().primaryKey())
+        .addColumn('value', t.text, (c) => c.notNull()),
+    ).execute();
+
+    await tableOptions(
+      dialect,
+      db.schema
+        .createTable('applied_events')
+        .addColumn('event_id', t.key, (c) => c.notNull().primaryKey())
+        .addColumn('occurred_at', t.time, (c) => c.notNull()),
+      { clustered: true },
+    ).execute();
+    await db.schema
+      .createIndex('applied_events_occurred_at')
+      .on('applied_events')
+      .column('occurred_at')
+      .execute();
+
+    await tableOptions(
+      dialect,
+      db.schema
+        .createTable('checkpoints')
+        .addColumn('shard_id', t.key, (c) => c.notNull().primaryKey())
+        .addColumn('sequence_number', t.key, (c) => c.notNull())
+        .addColumn('sub_sequence_number', t.int, (c) => c.notNull())
+        .addColumn('updated_at', t.time, (c) => c.notNull()),
+    ).execute();
+
+    await tableOptions(
+      dialect,
+      db.schema
+        .createTable('dead_letters')
+        .addColumn('shard_id', t.key, (c) => c.notNull())
+        .addColumn('sequence_number', t.key, (c) => c.notNull())
+        .addColumn('sub_sequence_number', t.int, (c) => c.notNull())
+        .addColumn('partition_key', t.text, (c) => c.notNull())
+        .addColumn('arrival_timestamp', t.time, (c) => c.notNull())
+        .addColumn('code', t.text, (c) => c.notNull())
+        .addColumn('reason', t.text, (c) => c.notNull())
+        .addColumn('data', t.bytes, (c) => c.notNull())
+        .addColumn('created_at', t.time, (c) => c.notNull())
+        .addPrimaryKeyConstraint('dead_letters_pk', ['shard_id', 'sequence_number', 'sub_sequence_number']),
+    ).execute();
+
+    await tableOptions(
+      dialect,
+      db.schema
+        .createTable('anomalies')
+        .addColumn('id', t.key, (c) => c.notNull().primaryKey())
+        .addColumn('type', t.key, (c) => c.notNull())
+        .addColumn('severity', t.key, (c) => c.notNull())
+        .addColumn('score', t.number, (c) => c.notNull())
+        .addColumn('sku', t.key, (c) => c.notNull())
+        .addColumn('warehouse', t.key, (c) => c.notNull())
+        .addColumn('detected_at', t.time, (c) => c.notNull())
+        .addColumn('detector', t.text, (c) => c.notNull())
+        .addColumn('event_ids', t.text, (c) => c.notNull())
+        .addColumn('explanation', t.text, (c) => c.notNull())
+        .addColumn('created_at', t.time, (c) => c.notNull()),
+    ).execute();
+    await db.schema.createIndex('anomalies_detected_at').on('anomalies').column('detected_at').execute();
+  }
+}
+
+/**
+ * The store's migrations for a dialect, by name. Names sort in the order they apply (Kysely runs them
+ * alphabetically), so a new one is `0002_…`; never edit one that has shipped.
+ *
+ * @example
+ * ```ts
+ * const names = Object.keys(storeMigrations('sqlite')); // ['0001_initial']
+ * ```
+ */
+export function storeMigrations(dialect: SqlDialect): Record<string, Migration> {
+  return {
+    '0001_initial': initialSchema(dialect),
+  };
+}
+
+/**
+ * A Kysely `MigrationProvider` over {@link storeMigrations}: the migrations live in code, not in a
+ * folder Kysely would have to read.
+ *
+ * @example
+ * ```ts
+ * const migrator = new Migrator({ db, provider: new StoreMigrationProvider('sqlite') });
+ * ```
+ */
+export class StoreMigrationProvider implements MigrationProvider {
+  constructor(private readonly dialect: SqlDialect) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return storeMigrations(this.dialect);
+  }
+}
+
+/**
+ * Thrown when a migration fails; `results` says which ones ran, failed or were not executed.
+ *
+ * @example
+ * ```ts
+ * try { await migrateStoreToLatest(db, 'sqlite'); }
+ * catch (e) { if (e instanceof StoreMigrationError) console.error(e.results); }
+ * ```
+ */
+export class StoreMigrationError extends Error {
+  constructor(
+    message: string,
+    readonly results: readonly MigrationResult[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreMigrationError';
+  }
+}
+
+/**
+ * Applies every pending migration; a no-op when the schema is current, so it is safe on every start.
+ * Kysely's `Migrator` reports failure in its result instead of throwing: this turns it into an error.
+ *
+ * @returns the names of the migrations applied by this call (empty when none were pending).
+ * @example
+ * ```ts
+ * const applied = await migrateStoreToLatest(db, 'sqlite'); // ['0001_initial'] on a new database
+ * ```
+ */
+export async function migrateStoreToLatest(db: Kysely<Database>, dialect: SqlDialect): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new StoreMigrationProvider(dialect) });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'the migrator';
+    throw new StoreMigrationError(`state store migration failed in ${failed}: ${String(error)}`, results, {
+      cause: error,
+    });
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
