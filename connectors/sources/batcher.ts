@@ -1,0 +1,446 @@
+/**
+ * What the local sources (file, standard input, generator) share: splitting bytes into lines, the
+ * line-number checkpointer, and the loop that drives one {@link ShardRecordProcessor} through its
+ * lifecycle with batches bounded by size and by wait.
+ *
+ * Local sources number records by line, so a checkpoint is a line number and resuming means skipping
+ * that many lines: every line counts, including blank ones, so that line N is the same line on every
+ * read of the same input.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import type {
+  ExtendedSequenceNumber,
+  RecordProcessorCheckpointer,
+  ShardRecordProcessor,
+  StreamRecord,
+} from '../../pipeline/lifecycle.js';
+
+/**
+ * Reads a shard's stored checkpoint at start-up; the composition root wires it to the state store.
+ *
+ * @example
+ * ```ts
+ * const loadCheckpoint: LoadCheckpoint = (shardId) => store.loadCheckpoint(shardId);
+ * ```
+ */
+export type LoadCheckpoint = (
+  shardId: string,
+) => Promise<ExtendedSequenceNumber | null> | ExtendedSequenceNumber | null;
+
+/**
+ * Told of every checkpoint the processor takes. The processor owns durable checkpointing (it commits
+ * the position with its state in one store transaction); this callback is for the composition root to
+ * observe progress (metrics, logs) or, for a processor that does not commit positions itself, persist it.
+ *
+ * @example
+ * ```ts
+ * const onCheckpoint: OnCheckpoint = (shardId, position) => {
+ *   logger.debug({ shardId, position }, 'checkpoint');
+ * };
+ * ```
+ */
+export type OnCheckpoint = (shardId: string, position: ExtendedSequenceNumber) => Promise<void> | void;
+
+/**
+ * Batch bounds: a batch is handed over when it holds `maxRecords`, or `maxWaitMs` after its first
+ * record arrived, whichever comes first (the same keys as the `batch` section of the configuration).
+ *
+ * @example
+ * ```ts
+ * const batch: BatchOptions = { maxRecords: 500, maxWaitMs: 200 };
+ * ```
+ */
+export interface BatchOptions {
+  maxRecords: number;
+  maxWaitMs: number;
+}
+
+/**
+ * One line of input, numbered from 1; `data` excludes the line ending (LF or CRLF).
+ *
+ * @example
+ * ```ts
+ * const line: SourceLine = { lineNo: 1, data: new TextEncoder().encode('{"kind":"x"}') };
+ * ```
+ */
+export interface SourceLine {
+  lineNo: number;
+  data: Uint8Array;
+}
+
+/**
+ * Pulls lines for {@link driveShard}. `next` resolves with the next lines (at least one), or null at
+ * the end of the input; it is never called again before the previous call settled. A reader that can
+ * wait indefinitely (tailing, standard input) must stop waiting when `close` is called or the signal
+ * it was given aborts: the driver abandons the pending call then.
+ *
+ * @example
+ * ```ts
+ * const reader: LineReader = { next: async () => null, close: async () => {} };
+ * ```
+ */
+export interface LineReader {
+  next(): Promise<SourceLine[] | null>;
+  close(): Promise<void>;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Splits a byte stream into lines, keeping an unfinished last line until its newline arrives (a writer
+ * may be half-way through it). Works on bytes, not text, so that invalid UTF-8 reaches the processor
+ * unchanged and can be dead-lettered as such instead of silently becoming U+FFFD.
+ *
+ * @example
+ * ```ts
+ * const splitter = new LineSplitter();
+ * splitter.push(Buffer.from('a\r\nb')); // [bytes of 'a']
+ * splitter.push(Buffer.from('\n'));     // [bytes of 'b']
+ * splitter.end();                       // null
+ * ```
+ */
+export class LineSplitter {
+  private partial: Uint8Array = new Uint8Array(0);
+
+  /** Whether an unfinished line is held. */
+  get hasPartial(): boolean {
+    return this.partial.length > 0;
+  }
+
+  /** Adds bytes; returns the lines they completed. The chunk may be reused by the caller afterwards. */
+  push(chunk: Uint8Array): Uint8Array[] {
+    const lines: Uint8Array[] = [];
+    let start = 0;
+    let newline = chunk.indexOf(LF);
+    if (newline === -1) {
+      this.partial = concat(this.partial, chunk);
+      return lines;
+    }
+    lines.push(stripCr(concat(this.partial, chunk.subarray(0, newline))));
+    start = newline + 1;
+    for (newline = chunk.indexOf(LF, start); newline !== -1; newline = chunk.indexOf(LF, start)) {
+      lines.push(stripCr(copy(chunk.subarray(start, newline))));
+      start = newline + 1;
+    }
+    this.partial = copy(chunk.subarray(start));
+    return lines;
+  }
+
+  /** The end of input: an unfinished last line is a line after all (files need not end in a newline). */
+  end(): Uint8Array | null {
+    const rest = this.partial;
+    this.partial = new Uint8Array(0);
+    return rest.length > 0 ? stripCr(rest) : null;
+  }
+}
+
+/**
+ * A copy, so that a line does not change when the caller reuses its read buffer (`Buffer#slice` would
+ * not copy, hence no `slice` here).
+ */
+function copy(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function stripCr(line: Uint8Array): Uint8Array {
+  return line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line;
+}
+
+/** Spaces, tabs and carriage returns only: such a line holds no record. */
+function isBlank(line: Uint8Array): boolean {
+  return line.every((b) => b === 0x20 || b === 0x09 || b === CR);
+}
+
+/**
+ * Numbers the lines of a chunked byte input, drops the ones at or before the resume point (without
+ * looking at them) and the blank ones (they keep their number, so numbering never shifts).
+ *
+ * @example
+ * ```ts
+ * const reader = new ChunkLineReader(async () => null, 0);
+ * await reader.next(); // null
+ * ```
+ */
+export class ChunkLineReader implements LineReader {
+  private readonly splitter = new LineSplitter();
+  private finished = false;
+  /** Complete lines seen so far, skipped ones included. */
+  linesSeen = 0;
+
+  /**
+   * @param readChunk the next bytes, or null at the end of input.
+   * @param resumeAfter lines numbered up to this are skipped (the checkpoint).
+   * @param onClose releases the input.
+   */
+  constructor(
+    private readonly readChunk: () => Promise<Uint8Array | null>,
+    private readonly resumeAfter: number,
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {}
+
+  /** Whether an unfinished last line is held. */
+  get hasPartial(): boolean {
+    return this.splitter.hasPartial;
+  }
+
+  async next(): Promise<SourceLine[] | null> {
+    while (!this.finished) {
+      const chunk = await this.readChunk();
+      const raw =
+        chunk === null
+          ? [this.splitter.end()].filter((l): l is Uint8Array => l !== null)
+          : this.splitter.push(chunk);
+      if (chunk === null) this.finished = true;
+      const lines: SourceLine[] = [];
+      for (const data of raw) {
+        const lineNo = ++this.linesSeen;
+        if (lineNo > this.resumeAfter && !isBlank(data)) lines.push({ lineNo, data });
+      }
+      if (lines.length > 0) return lines;
+    }
+    return null;
+  }
+
+  close(): Promise<void> {
+    return this.onClose();
+  }
+}
+
+/**
+ * The resume point of a line-numbered shard: the checkpointed line number, 0 without a checkpoint.
+ *
+ * @throws {Error} when the checkpoint is not a line number (it was written by another kind of source).
+ * @example
+ * ```ts
+ * resumeAfter('file-0', { sequenceNumber: '1200', subSequenceNumber: 0 }); // 1200
+ * ```
+ */
+export function resumeAfter(shardId: string, checkpoint: ExtendedSequenceNumber | null): number {
+  if (checkpoint === null) return 0;
+  const n = Number(checkpoint.sequenceNumber);
+  if (!/^(0|[1-9][0-9]*)$/.test(checkpoint.sequenceNumber) || !Number.isSafeInteger(n)) {
+    throw new Error(
+      `shard ${shardId}: checkpoint ${JSON.stringify(checkpoint.sequenceNumber)} is not a line number; ` +
+        'was it written by another kind of source?',
+    );
+  }
+  return n;
+}
+
+/**
+ * Where a shard is: the last record handed to the processor and the last checkpoint it took.
+ *
+ * @example
+ * ```ts
+ * const progress = new ShardProgress('file-0', null, async () => {});
+ * progress.checkpointer().checkpoint(); // nothing handed over yet: a no-op
+ * ```
+ */
+export class ShardProgress {
+  /** The last record handed to the processor in this run. */
+  handedOver: ExtendedSequenceNumber | null = null;
+  /** The last checkpoint: the stored one at start, then every one the processor takes. */
+  checkpointed: ExtendedSequenceNumber | null;
+
+  constructor(
+    readonly shardId: string,
+    initial: ExtendedSequenceNumber | null,
+    private readonly onCheckpoint: OnCheckpoint,
+  ) {
+    this.checkpointed = initial;
+  }
+
+  /**
+   * A checkpointer: without a position it checkpoints the last record handed over (a no-op when none
+   * was handed over in this run); a position beyond that record is a processor bug and throws.
+   */
+  checkpointer(): RecordProcessorCheckpointer {
+    return {
+      checkpoint: async (position?: ExtendedSequenceNumber) => {
+        const target = position ?? this.handedOver;
+        if (target === null) return;
+        const line = resumeAfter(this.shardId, target);
+        const limit = Math.max(
+          this.handedOver ? Number(this.handedOver.sequenceNumber) : 0,
+          this.checkpointed ? Number(this.checkpointed.sequenceNumber) : 0,
+        );
+        if (line > limit) {
+          throw new RangeError(
+            `shard ${this.shardId}: cannot checkpoint at line ${line}, only lines up to ${limit} were handed over`,
+          );
+        }
+        const copy = { sequenceNumber: target.sequenceNumber, subSequenceNumber: target.subSequenceNumber };
+        await this.onCheckpoint(this.shardId, copy);
+        this.checkpointed = copy;
+      },
+    };
+  }
+}
+
+/**
+ * Options of {@link driveShard}.
+ *
+ * @example
+ * ```ts
+ * const options: DriveShardOptions = { shardId, processor, reader, progress, batch, signal };
+ * ```
+ */
+export interface DriveShardOptions {
+  shardId: string;
+  processor: ShardRecordProcessor;
+  reader: LineReader;
+  progress: ShardProgress;
+  batch: BatchOptions;
+  signal: AbortSignal;
+}
+
+/**
+ * Drives one processor: `initialize`, then `processRecords` for every batch, awaiting each before
+ * handing over the next (back-pressure: a slow processor slows reading, memory stays bounded), then
+ * `shardEnded` at the end of input or `shutdownRequested` once `signal` aborts. Records read but not
+ * yet handed over when the signal aborts are dropped, as the KCL does: they were not checkpointed, so
+ * a resumable source reads them again. Closes the reader in every case. If a hook throws, no further
+ * hook is called and the error propagates.
+ *
+ * @returns how the shard finished.
+ * @example
+ * ```ts
+ * const how = await driveShard({ shardId, processor, reader, progress, batch, signal });
+ * ```
+ */
+export async function driveShard(options: DriveShardOptions): Promise<'ended' | 'shutdown'> {
+  const { shardId, processor, reader, progress, batch, signal } = options;
+  const maxRecords = Math.max(1, batch.maxRecords);
+  const checkpointer = progress.checkpointer();
+
+  let pending: Promise<Wake> | undefined;
+  try {
+    await processor.initialize({ shardId, checkpoint: progress.checkpointed });
+
+    const buffered: StreamRecord[] = [];
+    let batchStartedAt: number | undefined;
+    let ended = false;
+
+    const handOver = async (count: number) => {
+      const records = buffered.splice(0, count);
+      batchStartedAt = buffered.length > 0 ? Date.now() : undefined;
+      const last = records[records.length - 1];
+      progress.handedOver = { sequenceNumber: last.sequenceNumber, subSequenceNumber: 0 };
+      await processor.processRecords({ shardId, records, checkpointer });
+    };
+
+    for (;;) {
+      if (signal.aborted) break;
+      if (buffered.length >= maxRecords) {
+        await handOver(maxRecords);
+        continue;
+      }
+      if (ended) {
+        if (buffered.length > 0) {
+          await handOver(buffered.length);
+          continue;
+        }
+        await processor.shardEnded({ shardId, checkpointer });
+        return 'ended';
+      }
+
+      pending ??= reader.next().then((lines): Wake => ({ kind: 'lines', lines }));
+      const wait =
+        batchStartedAt === undefined ? undefined : Math.max(0, batchStartedAt + batch.maxWaitMs - Date.now());
+      const wake = await nextWake(pending, signal, wait);
+
+      if (wake.kind === 'abort') break;
+      if (wake.kind === 'timeout') {
+        await handOver(buffered.length);
+        continue;
+      }
+      pending = undefined;
+      if (wake.lines === null) {
+        ended = true;
+        continue;
+      }
+      const arrivedAt = Date.now();
+      if (buffered.length === 0) batchStartedAt = arrivedAt;
+      for (const line of wake.lines) {
+        buffered.push({
+          partitionKey: shardId,
+          data: line.data,
+          sequenceNumber: String(line.lineNo),
+          subSequenceNumber: 0,
+          approximateArrivalTimestamp: arrivedAt,
+        });
+      }
+    }
+
+    await processor.shutdownRequested({ shardId, checkpointer });
+    return 'shutdown';
+  } finally {
+    // An abandoned read may still fail (its input is being closed): that is not an error any more.
+    pending?.catch(() => {});
+    await reader.close();
+  }
+}
+
+type Wake = { kind: 'lines'; lines: SourceLine[] | null } | { kind: 'timeout' } | { kind: 'abort' };
+
+/**
+ * The first of: the pending read, the abort, the batch deadline. Hand-rolled rather than
+ * `Promise.race` with one long-lived abort promise, because every race would leave a reaction on that
+ * promise until it settles: a tail running for weeks would grow without bound.
+ */
+function nextWake(pending: Promise<Wake>, signal: AbortSignal, waitMs: number | undefined): Promise<Wake> {
+  return new Promise<Wake>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const cleanUp = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      cleanUp();
+      resolve({ kind: 'abort' });
+    };
+    if (signal.aborted) {
+      resolve({ kind: 'abort' });
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (waitMs !== undefined) {
+      timer = setTimeout(() => {
+        cleanUp();
+        resolve({ kind: 'timeout' });
+      }, waitMs);
+    }
+    pending.then(
+      (wake) => {
+        cleanUp();
+        resolve(wake);
+      },
+      (err: unknown) => {
+        cleanUp();
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
+ * Waits `ms`, or rejects with the signal's reason once it aborts (so a tailing reader stops waiting).
+ *
+ * @example
+ * ```ts
+ * await sleep(100, signal);
+ * ```
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal });
+}

@@ -1,0 +1,276 @@
+/**
+ * The run configuration of the stream job as zod schemas: one place for every key, its type, its range
+ * and its default. Every object is strict, so a misspelt key is an error rather than a silently ignored
+ * setting. Each leaf carries its own "must be …" message, which {@link loadRunConfig} prefixes with the
+ * key path and the place the value came from.
+ *
+ * Unions (`source`, `store`, `alerts.sinks`) are discriminated by `type`; adding a variant means adding
+ * one strict object to the matching `*_VARIANTS` list.
+ */
+import { z } from 'zod';
+import type { AnomalyType, Severity } from '../ports.js';
+import { DetectionConfigSchema } from './detection.js';
+import { bool, httpUrl, int, num, oneOf, text } from './leaves.js';
+
+// ---- source --------------------------------------------------------------------------------------
+
+/** The built-in simulator, streamed live (see `datasets/generator`). */
+const GeneratorSourceSchema = z.strictObject({
+  type: z.literal('generator'),
+  /** Seed of the simulation: the same seed streams the same records. */
+  seed: int(0, 2 ** 32 - 1).default(1),
+  /** Records per second on the wall clock; 0 streams as fast as the pipeline takes them. */
+  rate: num(0).default(2000),
+  days: int(1, 3650).default(28),
+  skus: int(1, 1_000_000).default(200),
+  warehouses: int(1, 99).default(3),
+  /** Expected injected anomalies per SKU × warehouse per day. */
+  anomalyRate: num(0, 1).default(0.01),
+});
+
+/** An NDJSON file, replayed once or tailed (`follow`). */
+const FileSourceSchema = z.strictObject({
+  type: z.literal('file'),
+  path: text('a file path'),
+  follow: bool().default(false),
+});
+
+/** NDJSON on standard input. */
+const StdinSourceSchema = z.strictObject({
+  type: z.literal('stdin'),
+});
+
+/** Every source variant; add a strict object with a literal `type` to add a source. */
+const SOURCE_VARIANTS = [GeneratorSourceSchema, FileSourceSchema, StdinSourceSchema] as const;
+const SourceConfigSchema = z.discriminatedUnion('type', SOURCE_VARIANTS);
+
+// ---- batching ------------------------------------------------------------------------------------
+
+const BatchConfigSchema = z.strictObject({
+  /** Most records handed to the processor at once. */
+  maxRecords: int(1, 100_000).default(500),
+  /** Longest a partial batch waits for more records, ms. */
+  maxWaitMs: int(0, 3_600_000).default(200),
+});
+
+// ---- store ---------------------------------------------------------------------------------------
+
+const SqliteStoreSchema = z.strictObject({
+  type: z.literal('sqlite'),
+  path: text('a file path').default('data/shelfwatch.db'),
+});
+
+/** Every store variant; MySQL and DynamoDB join this list. */
+const STORE_VARIANTS = [SqliteStoreSchema] as const;
+const StoreConfigSchema = z.discriminatedUnion('type', STORE_VARIANTS);
+
+// ---- alerts --------------------------------------------------------------------------------------
+
+/** The anomaly types a route can match; kept in step with `AnomalyType` by the check below. */
+const ANOMALY_TYPE_NAMES = [
+  'shrinkage',
+  'phantom_stock',
+  'sales_spike',
+  'data_entry_error',
+  'supplier_short_shipment',
+  'supplier_price_anomaly',
+  'stuck_feed',
+  'negative_stock',
+] as const satisfies readonly AnomalyType[];
+// Fails to compile when a type is added to `AnomalyType` but not here (a route could not name it).
+type UnlistedAnomalyType = Exclude<AnomalyType, (typeof ANOMALY_TYPE_NAMES)[number]>;
+const _everyAnomalyTypeListed: [UnlistedAnomalyType] extends [never] ? true : UnlistedAnomalyType = true;
+
+const SEVERITY_NAMES = ['critical', 'warning', 'info'] as const satisfies readonly Severity[];
+
+const ConsoleSinkSchema = z.strictObject({
+  type: z.literal('console'),
+  name: text('a sink name').optional(),
+});
+
+const FileSinkSchema = z.strictObject({
+  type: z.literal('file'),
+  name: text('a sink name').optional(),
+  path: text('a file path'),
+});
+
+const WebhookSinkSchema = z.strictObject({
+  type: z.literal('webhook'),
+  name: text('a sink name').optional(),
+  /** Secret: Slack-style webhook URLs carry their credential in the path. */
+  url: httpUrl(),
+  /** Extra request headers (typically an authorization header): every value is treated as secret. */
+  headers: z.record(z.string(), z.string({ error: 'must be a string' })).optional(),
+});
+
+/** Every sink variant; SNS, Slack and email sinks join this list. */
+const SINK_VARIANTS = [ConsoleSinkSchema, FileSinkSchema, WebhookSinkSchema] as const;
+
+/** A sink, with `name` defaulting to its type (routes refer to sinks by name). */
+const SinkConfigSchema = z
+  .discriminatedUnion('type', SINK_VARIANTS)
+  .transform((sink) => ({ ...sink, name: sink.name ?? sink.type }));
+
+const RouteConfigSchema = z.strictObject({
+  /** Which notifications the route takes; a missing list matches everything. */
+  match: z
+    .strictObject({
+      types: z.array(oneOf(ANOMALY_TYPE_NAMES), { error: 'must be a list of anomaly types' }).optional(),
+      severities: z.array(oneOf(SEVERITY_NAMES), { error: 'must be a list of severities' }).optional(),
+    })
+    .optional(),
+  /** Names of the sinks that receive a matching notification. */
+  receivers: z
+    .array(text('a sink name'), { error: 'must be a list of sink names' })
+    .min(1, { error: 'must name at least one sink' }),
+  /** Keep evaluating later routes after this one matched (Alertmanager's `continue`). */
+  continue: bool().default(false),
+});
+
+const AlertsConfigSchema = z
+  .strictObject({
+    sinks: z.array(SinkConfigSchema, { error: 'must be a list of sinks' }).prefault([{ type: 'console' }]),
+    routes: z.array(RouteConfigSchema, { error: 'must be a list of routes' }).prefault([]),
+    /** How long a new group waits for more anomalies before its first notification, ms. */
+    groupWaitMs: int(0).default(300_000),
+    /** How long before an unchanged group is notified again, ms. */
+    repeatIntervalMs: int(0).default(21_600_000),
+    /** Notifications per hour per receiver; anomalies beyond it are counted as suppressed. */
+    maxPerHour: int(1).default(60),
+  })
+  .superRefine((alerts, ctx) => {
+    // Routes refer to sinks by name, so a name used twice would make a route ambiguous.
+    const seen = new Map<string, number>();
+    alerts.sinks.forEach((sink, i) => {
+      const first = seen.get(sink.name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sinks', i, 'name'],
+          message: `is "${sink.name}", already the name of alerts.sinks[${first}]; give each sink a distinct name`,
+        });
+      } else {
+        seen.set(sink.name, i);
+      }
+    });
+    alerts.routes.forEach((route, r) => {
+      route.receivers.forEach((receiver, i) => {
+        if (!seen.has(receiver)) {
+          const known = [...seen.keys()].map((n) => `"${n}"`).join(', ') || 'none';
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', r, 'receivers', i],
+            message: `names no sink: "${receiver}" (sinks: ${known})`,
+          });
+        }
+      });
+    });
+  });
+
+// ---- metrics, log, dead letters -------------------------------------------------------
+
+const MetricsConfigSchema = z.strictObject({
+  /** Port of the /metrics, /healthz and /readyz server; 0 turns it off. */
+  port: int(0, 65_535).default(9464),
+  host: text('a host name or address').default('127.0.0.1'),
+});
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const LogConfigSchema = z.strictObject({
+  level: oneOf(LOG_LEVELS).default('info'),
+});
+
+const DeadLettersConfigSchema = z.strictObject({
+  /** Also append every dead letter to this NDJSON file (they are always kept in the store). */
+  path: text('a file path').optional(),
+});
+
+// ---- the whole configuration ---------------------------------------------------------------------
+
+/**
+ * The whole run configuration. `prefault` (rather than `default`) parses the default through the
+ * schema, so an absent section gets every inner default too.
+ *
+ * @example
+ * ```ts
+ * const config = RunConfigSchema.parse({ source: { type: 'file', path: 'events.ndjson' } });
+ * config.batch.maxRecords; // 500
+ * ```
+ */
+export const RunConfigSchema = z.strictObject({
+  source: SourceConfigSchema.prefault({ type: 'generator' }),
+  batch: BatchConfigSchema.prefault({}),
+  store: StoreConfigSchema.prefault({ type: 'sqlite' }),
+  alerts: AlertsConfigSchema.prefault({}),
+  detection: DetectionConfigSchema.prefault({}),
+  metrics: MetricsConfigSchema.prefault({}),
+  log: LogConfigSchema.prefault({}),
+  deadLetters: DeadLettersConfigSchema.prefault({}),
+});
+
+/**
+ * The validated configuration, every default filled in.
+ *
+ * @example
+ * ```ts
+ * function describe(config: RunConfig): string {
+ *   return config.source.type === 'file' ? config.source.path : config.source.type;
+ * }
+ * ```
+ */
+export type RunConfig = z.output<typeof RunConfigSchema>;
+/**
+ * What a configuration file may contain (every key optional where it has a default).
+ *
+ * @example
+ * ```ts
+ * const input: RunConfigInput = { source: { type: 'generator', rate: 0 } };
+ * ```
+ */
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+/**
+ * One source variant.
+ *
+ * @example
+ * ```ts
+ * const source: SourceConfig = { type: 'file', path: 'events.ndjson', follow: true };
+ * ```
+ */
+export type SourceConfig = RunConfig['source'];
+/**
+ * One store variant.
+ *
+ * @example
+ * ```ts
+ * const store: StoreConfig = { type: 'sqlite', path: 'data/shelfwatch.db' };
+ * ```
+ */
+export type StoreConfig = RunConfig['store'];
+/**
+ * One alert sink, with its resolved name.
+ *
+ * @example
+ * ```ts
+ * const sink: SinkConfig = { type: 'file', name: 'audit', path: 'alerts.ndjson' };
+ * ```
+ */
+export type SinkConfig = RunConfig['alerts']['sinks'][number];
+/**
+ * One alert route.
+ *
+ * @example
+ * ```ts
+ * const route: RouteConfig = { match: { severities: ['critical'] }, receivers: ['pager'], continue: false };
+ * ```
+ */
+export type RouteConfig = RunConfig['alerts']['routes'][number];
+/**
+ * The log level names pino accepts.
+ *
+ * @example
+ * ```ts
+ * const level: LogLevel = 'debug';
+ * ```
+ */
+export type LogLevel = (typeof LOG_LEVELS)[number];
