@@ -1,5 +1,6 @@
 import { evaluateCommand, scoreSeriesCommand } from './evaluate.js';
 import { generateCommand } from './generate.js';
+import { runCommand } from './run.js';
 
 /** A sub-command of the `shelfwatch` CLI. */
 export interface Command {
@@ -11,4 +12,9 @@ export interface Command {
 }
 
 /** Every sub-command, in the order `--help` lists them. */
-export const commands: readonly Command[] = [generateCommand, evaluateCommand, scoreSeriesCommand];
+export const commands: readonly Command[] = [
+  runCommand,
+  generateCommand,
+  evaluateCommand,
+  scoreSeriesCommand,
+];
