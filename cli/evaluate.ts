@@ -9,6 +9,7 @@ import {
   DEFAULT_SERIES_DETECTOR,
   type DetectorEvaluation,
   EvaluationError,
+  evaluateInventoryDataset,
   evaluateSeries,
   evaluateTabular,
   parseThresholdSpec,
@@ -32,12 +33,15 @@ export const EVALUATE_HELP = `Usage: shelfwatch evaluate --input FILE [options]
 Scores anomaly detectors on a labelled data set and reports the confusion matrix, precision, recall, F1,
 ROC-AUC and average precision (scikit-learn's definitions), per detector, side by side.
 
-Input kinds (told apart by the header):
+Input kinds:
+  stream        a folder written by shelfwatch generate (events.ndjson + labels.ndjson): replayed through the
+                stream job's detectors; scored per event and per labelled window on the same SKU × warehouse
+                (window recall, false alerts, detection delay), for the pipeline and for each detector
   tabular CSV   a header row, numeric feature columns and a 0/1 label column (1 = anomaly), as the ODDS sets
   series CSV    timestamp,value[,label] (NAB-style); labels may come from --windows instead
 
 Options:
-  --input FILE          the labelled data (required)
+  --input FILE|DIR      the labelled data (required)
   --detector LIST       comma-separated (default: all for the input kind)
   --label COL           the label column of a tabular CSV (default label)
   --windows FILE        anomaly windows JSON { "<file name>": [[start, end], …] } for a series: adds window
@@ -81,12 +85,12 @@ async function firstLine(path: string): Promise<string> {
   return '';
 }
 
-function checkInput(path: string | undefined, command: string): string {
+function checkInput(path: string | undefined, command: string, streams = false): string {
   if (!path) throw new UsageError(`${command} needs --input FILE (see shelfwatch ${command} --help)`);
   if (!existsSync(path)) throw new UsageError(`--input ${path}: no such file`);
-  if (statSync(path).isDirectory() || path.endsWith('.ndjson')) {
+  if (!streams && (statSync(path).isDirectory() || path.endsWith('.ndjson'))) {
     throw new UsageError(
-      `--input ${path} is an event stream; evaluate takes a labelled CSV (tabular, or timestamp,value[,label])`,
+      `--input ${path} is an event stream; ${command} takes a timestamp,value[,label] CSV`,
     );
   }
   return path;
@@ -122,7 +126,7 @@ export const evaluateCommand: Command = {
       process.stdout.write(`${EVALUATE_HELP}\n`);
       return 0;
     }
-    const input = checkInput(values.input, 'evaluate');
+    const input = checkInput(values.input, 'evaluate', true);
     const format = values.format as ReportFormat;
     if (!REPORT_FORMATS.includes(format)) {
       throw new UsageError(`--format takes ${REPORT_FORMATS.join(', ')}, got '${values.format}'`);
@@ -131,9 +135,16 @@ export const evaluateCommand: Command = {
     try {
       const spec = parseThresholdSpec(values.threshold);
       const name = basename(input);
-      const series = isSeriesHeader(await firstLine(input));
       let results: DetectorEvaluation[];
-      if (series) {
+      if (statSync(input).isDirectory() || input.endsWith('.ndjson')) {
+        if (values.detector) {
+          throw new EvaluationError(
+            "a generated stream is scored with the stream job's own detectors: drop --detector",
+          );
+        }
+        process.stderr.write(`evaluate: replaying ${input} through the stream job's detectors\n`);
+        results = await evaluateInventoryDataset(input);
+      } else if (isSeriesHeader(await firstLine(input))) {
         const detectors = pickDetectors(
           SERIES_DETECTORS,
           values.detector ?? SERIES_DETECTORS.map((d) => d.name).join(','),

@@ -5,6 +5,7 @@
 export * from './detectors.js';
 export * from './errors.js';
 export * from './evaluate.js';
+export * from './inventory-stream.js';
 export * from './metrics.js';
 export * from './report.js';
 export * from './thresholds.js';
