@@ -3,7 +3,7 @@
  * (this machine is noisy, so ratios, not absolute times, are what we judge).
  *
  * Writes bench/results/latest.json and latest.md, and the table between the bench markers of README.md.
- * Options: --quick (smaller sizes, for a smoke run), --only iforest,dbscan,streaming,generator, --no-readme.
+ * Options: --quick (smaller sizes, for a smoke run), --only iforest,dbscan,streaming,generator,pipeline,series, --no-readme.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -12,6 +12,8 @@ import { benchDbscan } from './dbscan.js';
 import { benchGenerator } from './generator.js';
 import { type BenchRow, markdownTable, progress } from './harness.js';
 import { benchIforest } from './iforest.js';
+import { benchPipeline } from './pipeline.js';
+import { benchSeriesDetectors } from './series.js';
 import { benchStreaming } from './streaming.js';
 
 const { values } = parseArgs({
@@ -25,13 +27,13 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench -- [--quick] [--only iforest,dbscan,streaming,generator] [--no-readme]\n' +
+    'Usage: npm run bench -- [--quick] [--only iforest,dbscan,streaming,generator,pipeline,series] [--no-readme]\n' +
       'Writes bench/results/latest.json, bench/results/latest.md and the README benchmark table.\n',
   );
   process.exit(0);
 }
 
-const ALL_SUITES = ['iforest', 'dbscan', 'streaming', 'generator'];
+const ALL_SUITES = ['iforest', 'dbscan', 'streaming', 'generator', 'pipeline', 'series'];
 const suites = new Set((values.only ?? ALL_SUITES.join(',')).split(',').map((s) => s.trim()));
 for (const s of suites) {
   if (!ALL_SUITES.includes(s)) {
@@ -69,6 +71,14 @@ if (suites.has('streaming')) {
 
 if (suites.has('generator')) {
   rows.push(...(await benchGenerator({ skus: quick ? 100 : 1000, days: quick ? [7, 28] : [28, 112] })));
+}
+
+if (suites.has('pipeline')) {
+  rows.push(...(await benchPipeline({ skus: quick ? 50 : 200, memorySeries: quick ? 10_000 : 100_000 })));
+}
+
+if (suites.has('series')) {
+  rows.push(...(await benchSeriesDetectors(quick ? [1] : [1, 2, 3])));
 }
 
 const result = {

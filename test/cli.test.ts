@@ -11,10 +11,17 @@ const dir = mkdtempSync(join(tmpdir(), 'shelfwatch-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  return cliWith({}, ...args);
+}
+
+function cliWith(
+  env: Record<string, string>,
+  ...args: string[]
+): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/index.ts'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
     timeout: 120_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -31,6 +38,20 @@ describe('shelfwatch', () => {
     const r = cli('frobnicate');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it('run names a bad configuration key, value and source, and exits 2 before touching anything', () => {
+    const cfg = join(dir, 'bad.yaml');
+    writeFileSync(cfg, 'source: { type: generator, rat: 5 }\n');
+    const typo = cli('run', '--config', cfg);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('source.rat');
+    expect(typo.stderr).toContain('rate');
+    const env = cliWith({ SHELFWATCH_SOURCE__RATE: 'fast' }, 'run');
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('SHELFWATCH_SOURCE__RATE');
+    expect(env.stderr).toContain('"fast"');
+    expect(cli('run', '--help').stdout).toContain('Ctrl-C');
   });
 
   it('generate writes events, labels and manifest; bad flags name themselves', () => {
