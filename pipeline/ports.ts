@@ -7,16 +7,19 @@ import type { ExtendedSequenceNumber } from './lifecycle.js';
 
 // ---- anomalies and alerts ----------------------------------------------------------------------
 
-/** The anomaly types shelfwatch detects (the same names as the generator's labels). */
-export type AnomalyType =
-  | 'shrinkage'
-  | 'phantom_stock'
-  | 'sales_spike'
-  | 'data_entry_error'
-  | 'supplier_short_shipment'
-  | 'supplier_price_anomaly'
-  | 'stuck_feed'
-  | 'negative_stock';
+/** The anomaly types shelfwatch detects (the same names as the generator's labels): the one list. */
+export const ANOMALY_TYPES = [
+  'shrinkage',
+  'phantom_stock',
+  'sales_spike',
+  'data_entry_error',
+  'supplier_short_shipment',
+  'supplier_price_anomaly',
+  'stuck_feed',
+  'negative_stock',
+] as const;
+
+export type AnomalyType = (typeof ANOMALY_TYPES)[number];
 
 export type Severity = 'critical' | 'warning' | 'info';
 

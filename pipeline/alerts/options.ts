@@ -3,7 +3,7 @@
  * that name the option and the value, because a routing mistake otherwise shows up hours later as an
  * alert that never arrived.
  */
-import type { AnomalyType, Severity } from '../ports.js';
+import { ANOMALY_TYPES, type AnomalyType, type Severity } from '../ports.js';
 import { AlertRouterConfigError } from './errors.js';
 
 /**
@@ -14,16 +14,7 @@ import { AlertRouterConfigError } from './errors.js';
  * ALERT_ANOMALY_TYPES.includes('shrinkage'); // true
  * ```
  */
-export const ALERT_ANOMALY_TYPES: readonly AnomalyType[] = [
-  'shrinkage',
-  'phantom_stock',
-  'sales_spike',
-  'data_entry_error',
-  'supplier_short_shipment',
-  'supplier_price_anomaly',
-  'stuck_feed',
-  'negative_stock',
-];
+export const ALERT_ANOMALY_TYPES: readonly AnomalyType[] = ANOMALY_TYPES;
 
 /**
  * Every severity, lowest first, so that an index is a rank (`critical` outranks `warning`).

@@ -8,7 +8,7 @@
  * one strict object to the matching `*_VARIANTS` list.
  */
 import { z } from 'zod';
-import type { AnomalyType, Severity } from '../ports.js';
+import { ANOMALY_TYPES, type Severity } from '../ports.js';
 import { DetectionConfigSchema } from './detection.js';
 import { bool, httpUrl, int, num, oneOf, text } from './leaves.js';
 
@@ -66,20 +66,8 @@ const StoreConfigSchema = z.discriminatedUnion('type', STORE_VARIANTS);
 
 // ---- alerts --------------------------------------------------------------------------------------
 
-/** The anomaly types a route can match; kept in step with `AnomalyType` by the check below. */
-const ANOMALY_TYPE_NAMES = [
-  'shrinkage',
-  'phantom_stock',
-  'sales_spike',
-  'data_entry_error',
-  'supplier_short_shipment',
-  'supplier_price_anomaly',
-  'stuck_feed',
-  'negative_stock',
-] as const satisfies readonly AnomalyType[];
-// Fails to compile when a type is added to `AnomalyType` but not here (a route could not name it).
-type UnlistedAnomalyType = Exclude<AnomalyType, (typeof ANOMALY_TYPE_NAMES)[number]>;
-const _everyAnomalyTypeListed: [UnlistedAnomalyType] extends [never] ? true : UnlistedAnomalyType = true;
+/** The anomaly types a route can match. */
+const ANOMALY_TYPE_NAMES = ANOMALY_TYPES;
 
 const SEVERITY_NAMES = ['critical', 'warning', 'info'] as const satisfies readonly Severity[];
 

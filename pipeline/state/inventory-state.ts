@@ -23,6 +23,7 @@
  */
 import type { InventoryEvent } from '../events.js';
 import { seriesKey } from '../events.js';
+import type { SeriesRow } from '../ports.js';
 
 /** How many recent stock movements each series remembers, to place late counts correctly. */
 export const RECENT_MOVES = 8;
@@ -374,18 +375,8 @@ export class InventoryState {
   }
 }
 
-/** The queryable state of one series. */
-export interface SeriesSnapshot {
-  sku: string;
-  warehouse: string;
-  onHand: number;
-  reserved: number;
-  inbound: number;
-  lastCountQuantity: number | null;
-  lastCountAt: number | null;
-  salesVelocity: number;
-  lastEventAt: number;
-}
+/** The queryable state of one series: its stored row without the model. */
+export type SeriesSnapshot = Omit<SeriesRow, 'model'>;
 
 /** The rest of a series' state, persisted in the row's model JSON. */
 export interface SeriesExtra {
