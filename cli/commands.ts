@@ -1,6 +1,7 @@
 import { evaluateCommand, scoreSeriesCommand } from './evaluate.js';
 import { generateCommand } from './generate.js';
 import { runCommand } from './run.js';
+import { trainCommand } from './train.js';
 
 /** A sub-command of the `shelfwatch` CLI. */
 export interface Command {
@@ -14,6 +15,7 @@ export interface Command {
 /** Every sub-command, in the order `--help` lists them. */
 export const commands: readonly Command[] = [
   runCommand,
+  trainCommand,
   generateCommand,
   evaluateCommand,
   scoreSeriesCommand,

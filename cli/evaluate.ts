@@ -1,5 +1,5 @@
 /** `shelfwatch evaluate` and `shelfwatch score-series`: detectors scored on labelled data. */
-import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ import {
   scoreSeries,
   TABULAR_DETECTORS,
 } from '../evaluation/index.js';
+import { loadCountModel } from '../pipeline/detect/count-model.js';
 import { integerFlag, UsageError } from './args.js';
 import type { Command } from './commands.js';
 
@@ -44,6 +45,7 @@ Options:
   --input FILE|DIR      the labelled data (required)
   --detector LIST       comma-separated (default: all for the input kind)
   --label COL           the label column of a tabular CSV (default label)
+  --model FILE          with a stream: also load a count model trained by shelfwatch train
   --windows FILE        anomaly windows JSON { "<file name>": [[start, end], …] } for a series: adds window
                         recall, false alerts and detection delay
   --seed N              seed of every random choice (default 0)
@@ -113,6 +115,7 @@ export const evaluateCommand: Command = {
         detector: { type: 'string' },
         label: { type: 'string', default: 'label' },
         windows: { type: 'string' },
+        model: { type: 'string' },
         seed: { type: 'string' },
         threshold: { type: 'string', default: 'auto' },
         format: { type: 'string', default: 'text' },
@@ -143,7 +146,10 @@ export const evaluateCommand: Command = {
           );
         }
         process.stderr.write(`evaluate: replaying ${input} through the stream job's detectors\n`);
-        results = await evaluateInventoryDataset(input);
+        const countModel = values.model
+          ? loadCountModel(JSON.parse(readFileSync(values.model, 'utf8')))
+          : undefined;
+        results = await evaluateInventoryDataset(input, undefined, { countModel });
       } else if (isSeriesHeader(await firstLine(input))) {
         const detectors = pickDetectors(
           SERIES_DETECTORS,

@@ -13,9 +13,17 @@ export class Progress {
     private readonly enabled = true,
   ) {}
 
-  /** Reports `done` of `total`; `detail` is shown after the bar (e.g. "1.2M events, 250k/s"). */
+  /** Reports `done` of `total`; `detail` is shown after the bar (e.g. "1.2M events, 250k/s"). A total of 0 means unknown: only the detail is shown. */
   update(done: number, total: number, detail = ''): void {
     if (!this.enabled) return;
+    if (total <= 0) {
+      const now = Date.now();
+      // Unknown length: redraw the detail on a terminal, a line every 5 s elsewhere.
+      if (now - this.lastDraw < (this.stream.isTTY ? 100 : 5000)) return;
+      this.lastDraw = now;
+      this.stream.write(this.stream.isTTY ? `\r${this.label} ${detail}\x1b[K` : `${this.label} ${detail}\n`);
+      return;
+    }
     const fraction = total > 0 ? Math.min(1, done / total) : 0;
     if (this.stream.isTTY) {
       const now = Date.now();

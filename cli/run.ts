@@ -1,9 +1,11 @@
 /** `shelfwatch run`: the continuous stream job. */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConsoleSink, NdjsonFileSink, WebhookSink, withRetry } from '../connectors/sinks/index.js';
 import { createLocalSource } from '../connectors/sources/index.js';
 import { createSqliteStore } from '../connectors/sql/sqlite.js';
+import { type CountModel, loadCountModel } from '../pipeline/detect/count-model.js';
 import {
   AlertRouter,
   type AlertSink,
@@ -79,6 +81,17 @@ export const runCommand: Command = {
     // Alerts are for people on standard output; the JSON logs go to standard error.
     const log = createLogger({ level: config.log.level, destination: pino.destination(2) });
     log.info({ config: redactConfig(config) }, 'starting');
+    let countModel: CountModel | undefined;
+    if (config.detection.model) {
+      try {
+        countModel = loadCountModel(JSON.parse(readFileSync(config.detection.model, 'utf8')));
+      } catch (err) {
+        throw new UsageError(
+          `detection.model ${config.detection.model}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+      log.info({ model: config.detection.model, trainedOn: countModel.trainedOn }, 'count model loaded');
+    }
     const metrics = createMetrics();
     const store = createSqliteStore({ path: config.store.path });
     const sinks = new Map<string, AlertSink>(config.alerts.sinks.map((s) => [s.name, makeSink(s)]));
@@ -101,6 +114,7 @@ export const runCommand: Command = {
         stored === undefined ? new AlertRouter(routerOptions) : AlertRouter.fromJSON(stored, routerOptions),
       createNormalizer: (casePack) => createNormalizer({ casePack }),
       duplicateWindowMs: config.detection.duplicateWindowHours * 3_600_000,
+      models: { countModel },
       onRetry: (what, attempt, error) => {
         healthy = attempt < 20;
         log.warn(

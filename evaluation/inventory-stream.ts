@@ -16,6 +16,7 @@ import type { AnomalyLabel } from '../datasets/index.js';
 import {
   type Anomaly,
   createNormalizer,
+  type EngineOptions,
   InventoryEngine,
   MemoryStateStore,
   type StreamRecord,
@@ -128,6 +129,51 @@ export function evaluateKeyedWindows(
   };
 }
 
+/**
+ * Feeds an NDJSON file of raw records through an engine in batches (line numbers as sequence numbers),
+ * the way a file source would, but without pacing or checkpoints: for evaluation and training.
+ *
+ * @example
+ * ```ts
+ * await replayNdjson(engine, 'data/demo/events.ndjson');
+ * ```
+ */
+export async function replayNdjson(
+  engine: InventoryEngine,
+  path: string,
+  onProgress?: (records: number) => void,
+  batchSize = 2000,
+): Promise<number> {
+  await engine.start();
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  let batch: StreamRecord[] = [];
+  let line = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    await engine.processBatch({
+      shardId: 'replay',
+      records: batch,
+      checkpointer: { checkpoint: async () => {} },
+    });
+    batch = [];
+    onProgress?.(line);
+  };
+  for await (const text of rl) {
+    line++;
+    if (text.trim() === '') continue;
+    batch.push({
+      partitionKey: 'replay',
+      data: Buffer.from(text, 'utf8'),
+      sequenceNumber: String(line),
+      subSequenceNumber: 0,
+      approximateArrivalTimestamp: 0,
+    });
+    if (batch.length >= batchSize) await flush();
+  }
+  await flush();
+  return line;
+}
+
 /** Finds events.ndjson and labels.ndjson from a dataset folder or the events file itself. */
 export function locateDataset(input: string): { events: string; labels: string } | null {
   const dir = existsSync(input) && statSync(input).isDirectory() ? input : dirname(input);
@@ -149,6 +195,7 @@ export function locateDataset(input: string): { events: string; labels: string }
 export async function evaluateInventoryDataset(
   input: string,
   onProgress?: (records: number) => void,
+  models?: EngineOptions['models'],
 ): Promise<DetectorEvaluation[]> {
   const files = locateDataset(input);
   if (!files) {
@@ -175,6 +222,7 @@ export async function evaluateInventoryDataset(
   const positive: boolean[] = [];
   const seen = new Set<string>();
   const engine = new InventoryEngine({
+    models,
     store: new MemoryStateStore(),
     sinks: new Map(),
     createRouter: () => ({
@@ -203,33 +251,7 @@ export async function evaluateInventoryDataset(
     },
   });
   const t0 = performance.now();
-  await engine.start();
-  const rl = createInterface({ input: createReadStream(files.events), crlfDelay: Number.POSITIVE_INFINITY });
-  let batch: StreamRecord[] = [];
-  let line = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    await engine.processBatch({
-      shardId: 'eval',
-      records: batch,
-      checkpointer: { checkpoint: async () => {} },
-    });
-    batch = [];
-    onProgress?.(line);
-  };
-  for await (const text of rl) {
-    line++;
-    if (text.trim() === '') continue;
-    batch.push({
-      partitionKey: 'eval',
-      data: Buffer.from(text, 'utf8'),
-      sequenceNumber: String(line),
-      subSequenceNumber: 0,
-      approximateArrivalTimestamp: 0,
-    });
-    if (batch.length >= 2000) await flush();
-  }
-  await flush();
+  await replayNdjson(engine, files.events, onProgress);
   const seconds = (performance.now() - t0) / 1000;
 
   const index = new Map(eventIds.map((id, i) => [id, i]));

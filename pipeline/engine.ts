@@ -84,6 +84,8 @@ export interface EngineOptions {
   createRouter: (stored: unknown | undefined) => AlertRouting;
   createNormalizer: (casePack: (sku: string) => number | undefined) => RecordNormalizer;
   thresholds?: Partial<DetectionThresholds>;
+  /** A count model trained by `shelfwatch train`, and/or a collector of count features (for training). */
+  models?: ConstructorParameters<typeof InventoryDetector>[2];
   /** How long (event time) an applied id is remembered to drop duplicates. Default 24 h. */
   duplicateWindowMs?: number;
   /** Called after each committed batch. */
@@ -152,7 +154,7 @@ export class InventoryEngine {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: EngineOptions) {
-    this.detector = new InventoryDetector(this.state, o.thresholds);
+    this.detector = new InventoryDetector(this.state, o.thresholds, o.models);
     this.window = o.duplicateWindowMs ?? 24 * 3_600_000;
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }

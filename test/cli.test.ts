@@ -71,6 +71,23 @@ describe('shelfwatch', () => {
     expect(cli('generate').stderr).toContain('needs --out DIR');
   });
 
+  it('train fits a count model that run refuses to load when it is not one', () => {
+    const data = join(dir, 'train-data');
+    expect(cli('generate', '--out', data, '--days', '10', '--skus', '20', '--quiet').code).toBe(0);
+    const model = join(dir, 'model.json');
+    const r = cli('train', '--input', data, '--out', model, '--quiet');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(readFileSync(model, 'utf8'));
+    expect(json.kind).toBe('shelfwatch.CountModel');
+    expect(json.trainedOn).toBeGreaterThan(10);
+    const notAModel = join(dir, 'not-a-model.json');
+    writeFileSync(notAModel, '{"kind":"other"}');
+    const bad = cliWith({ SHELFWATCH_DETECTION__MODEL: notAModel, SHELFWATCH_METRICS__PORT: '0' }, 'run');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('detection.model');
+    expect(bad.stderr).toContain('train one with shelfwatch train');
+  });
+
   it('evaluate prints one JSON object per detector with the contract fields', () => {
     const r = cli(
       'evaluate',

@@ -23,6 +23,7 @@ import { RollingRobustZScore, type RollingRobustZScoreJSON, zToUnit } from '../.
 import type { InventoryEvent } from '../events.js';
 import type { Anomaly, AnomalyType, ExplanationFeature, Severity } from '../ports.js';
 import type { ApplyOutcome, InventoryState } from '../state/inventory-state.js';
+import { COUNT_FEATURES, type CountModel, countFeatures } from './count-model.js';
 
 const HOUR = 3_600_000;
 /** How much of an item's own sales history the spike test needs before it judges. */
@@ -120,9 +121,17 @@ export class InventoryDetector {
   private silenceAlertedFor: Float64Array = new Float64Array(0);
   private firstSaleAt: Float64Array = new Float64Array(0);
 
+  private readonly features = new Float64Array(COUNT_FEATURES.length);
+
   constructor(
     private readonly state: InventoryState,
     thresholds: Partial<DetectionThresholds> = {},
+    private readonly models: {
+      /** An Isolation Forest trained on past counts (`shelfwatch train`); judges counts the rules pass. */
+      countModel?: CountModel;
+      /** Receives the feature vector of every count that can be judged (training collects them). */
+      onCountFeatures?: (x: Float64Array) => void;
+    } = {},
   ) {
     this.t = { ...DEFAULT_THRESHOLDS, ...thresholds };
   }
@@ -288,6 +297,14 @@ export class InventoryDetector {
     }
     // Before a series' first count its book lacks the opening balance: there is nothing to compare with.
     if (o.alreadyCounted || Number.isNaN(o.bookAtCount) || Number.isNaN(o.previousCount)) return;
+    const judgeable = countFeatures(
+      o,
+      counted,
+      this.state.velocityAt(s, e.occurredAt) * 24,
+      e.occurredAt,
+      this.features,
+    );
+    if (judgeable) this.models.onCountFeatures?.(this.features);
     const book = o.bookAtCount;
     if (counted === o.previousCount && o.shippedSincePreviousCount >= 3) {
       out.push(
@@ -314,7 +331,10 @@ export class InventoryDetector {
         : Number.POSITIVE_INFINITY * Math.sign(gap);
     this.gapBaseline.learnOne(gap);
     const minGap = Math.max(this.t.countGapMin, this.t.countGapShare * Math.max(book, counted, 1));
-    if (Math.abs(gap) < minGap || Math.abs(z) < this.t.countGapZ) return;
+    if (Math.abs(gap) < minGap || Math.abs(z) < this.t.countGapZ) {
+      if (judgeable && this.models.countModel) this.judgeCount(e, s, gap, book, counted, out);
+      return;
+    }
     const shrink = gap > 0;
     const cost = this.unitCost(e.sku);
     const value = cost === undefined ? Number.NaN : Math.abs(gap) * cost;
@@ -335,6 +355,38 @@ export class InventoryDetector {
           { name: 'count_gap_robust_z', observed: Number.isFinite(z) ? round(z) : 99, expected: 0 },
         ],
         'robust-zscore:count-gap',
+      ),
+    );
+  }
+
+  /** The trained forest's view of a count the rules let pass. */
+  private judgeCount(
+    e: InventoryEvent,
+    s: number,
+    gap: number,
+    book: number,
+    counted: number,
+    out: Anomaly[],
+  ): void {
+    const forest = this.models.countModel!.forest;
+    const score = forest.scoreOne(this.features);
+    if (!(score > forest.threshold) || gap === 0) return;
+    const why = forest.explain(this.features);
+    out.push(
+      this.make(
+        gap > 0 ? 'shrinkage' : 'phantom_stock',
+        s,
+        e,
+        score,
+        'warning',
+        `an unusual count: ${counted} against a book of ${round(book)}, unlike the counts the model learned from (isolation score ${round(score, 3)})`,
+        why.contributions.slice(0, 3).map((c) => ({
+          name: COUNT_FEATURES[c.feature],
+          observed: round(c.value, 3),
+          expected: round(c.typical, 3),
+          contribution: round(c.share, 3),
+        })),
+        'iforest:count',
       ),
     );
   }

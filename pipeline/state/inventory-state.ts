@@ -39,6 +39,8 @@ export interface ApplyOutcome {
   bookAtCount: number;
   /** For a count: the previous count's quantity (NaN if none). */
   previousCount: number;
+  /** For a count: the previous count's event time (NaN if none). */
+  previousCountAt: number;
   /** Units shipped since the previous count (for stuck counts), else 0. */
   shippedSincePreviousCount: number;
   /** True when the event was at or before the last count and so did not move on hand. */
@@ -262,6 +264,7 @@ export class InventoryState {
       onHandAfter: c.onHand[s],
       bookAtCount: Number.NaN,
       previousCount: Number.NaN,
+      previousCountAt: Number.NaN,
       shippedSincePreviousCount: 0,
       alreadyCounted: false,
     };
@@ -303,6 +306,7 @@ export class InventoryState {
         const after = this.movesAfter(s, t);
         out.bookAtCount = c.onHand[s] - after;
         out.previousCount = c.lastCountQuantity[s];
+        out.previousCountAt = Number.isFinite(c.lastCountAt[s]) ? c.lastCountAt[s] : Number.NaN;
         out.shippedSincePreviousCount = c.shippedSinceCount[s];
         if (t >= c.lastCountAt[s]) {
           c.onHand[s] = q + after;
