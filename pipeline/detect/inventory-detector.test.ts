@@ -119,6 +119,29 @@ describe('InventoryDetector', () => {
     expect(detector.casePack('SKU-1')).toBe(12);
   });
 
+  it('flags a delivery unlike recent ones with DBSCAN, where the fixed fill rule stays quiet', () => {
+    const sup = { source: 'supplier' as const, supplierId: 'SUP-001' };
+    const events: InventoryEvent[] = [ev('po_issued', 100, 0, { ...sup, unitCost: 2 })];
+    for (let i = 0; i < 40; i++)
+      events.push(
+        ev('asn_issued', i % 4 === 0 ? 96 : 100, (i + 1) * HOUR, {
+          ...sup,
+          orderedQuantity: 100,
+          unitCost: 2,
+        }),
+      );
+    events.push(
+      ev('asn_issued', 84, 50 * HOUR, { ...sup, orderedQuantity: 100, unitCost: 2, documentId: 'ASN-7' }),
+    );
+    const { anomalies, detector } = run(events);
+    expect(anomalies.map((a) => [a.type, a.detector])).toEqual([
+      ['supplier_short_shipment', 'dbscan:deliveries'],
+    ]);
+    expect(anomalies[0].explanation.summary).toContain('ASN-7');
+    // The delivery window is part of the persisted state.
+    expect(JSON.parse(JSON.stringify(detector.toJSON())).deliveries.count).toBe(41);
+  });
+
   it('gives the same ids on a replay, and survives a JSON round trip of its state', () => {
     const events = [opening(100), ev('cycle_count', 50, HOUR), ev('damage', 80, 2 * HOUR)];
     const a = run(events).anomalies.map((x) => x.id);

@@ -9,7 +9,7 @@
  * | stuck_feed | a count equal to the previous one although units shipped; a selling item gone silent | repeated count with ≥ 3 units shipped; (off by default) expected sales since the last one ≥ `silenceExpectedSales`, with that much in stock |
  * | sales_spike | units sold in the last hour | ≥ max(12, 8 × hourly velocity + 4·√(velocity + 1)), after a day of the item's history |
  * | data_entry_error | adjustment or damage size | robust z of log(1 + |q|) ≥ 4 over the same kind and reason, |q| ≥ 10 |
- * | supplier_short_shipment | ASN shipped / ordered | fill < 0.8 |
+ * | supplier_short_shipment | ASN shipped / ordered | fill < 0.8; or DBSCAN over the last 200 deliveries (fill, cost) puts it outside every group |
  * | supplier_price_anomaly | PO unit cost | outside 0.7–1.35× the SKU's cost history (or, with no history, outside 0.25–0.95× its shelf price) |
  *
  * The pipeline does not know opening balances, so a series' book is judged (count gaps, stock below
@@ -19,13 +19,17 @@
  * a crash raises the same anomalies with the same ids.
  */
 import { createHash } from 'node:crypto';
-import { RollingRobustZScore, type RollingRobustZScoreJSON, zToUnit } from '../../detectors/index.js';
+import { Dbscan, RollingRobustZScore, type RollingRobustZScoreJSON, zToUnit } from '../../detectors/index.js';
 import type { InventoryEvent } from '../events.js';
 import type { Anomaly, AnomalyType, ExplanationFeature, Severity } from '../ports.js';
 import type { ApplyOutcome, InventoryState } from '../state/inventory-state.js';
 import { COUNT_FEATURES, type CountModel, countFeatures } from './count-model.js';
 
 const HOUR = 3_600_000;
+/** Recent deliveries DBSCAN looks at, how many it needs first, and its radius in (fill, log cost) units. */
+const DELIVERY_WINDOW = 200;
+const DELIVERY_MIN = 30;
+const DELIVERY_EPS = 0.05;
 /** How much of an item's own sales history the spike test needs before it judges. */
 const SPIKE_WARM_UP_MS = 24 * HOUR;
 
@@ -79,6 +83,7 @@ export interface InventoryDetectorJSON {
   skus: Array<[string, SkuFacts]>;
   gapBaseline: RollingRobustZScoreJSON;
   entryBaselines: Array<[string, RollingRobustZScoreJSON]>;
+  deliveries?: { values: number[]; head: number; count: number };
 }
 
 /** Per-series detector memory, persisted in the series row's model. */
@@ -122,6 +127,10 @@ export class InventoryDetector {
   private firstSaleAt: Float64Array = new Float64Array(0);
 
   private readonly features = new Float64Array(COUNT_FEATURES.length);
+  /** Ring of recent deliveries: (fill rate, log cost ratio) pairs. */
+  private deliveries = new Float64Array(2 * DELIVERY_WINDOW);
+  private deliveryHead = 0;
+  private deliveryCount = 0;
 
   constructor(
     private readonly state: InventoryState,
@@ -503,7 +512,11 @@ export class InventoryDetector {
     const ordered = e.orderedQuantity;
     if (ordered === undefined || !(ordered > 0)) return;
     const fill = e.quantity / ordered;
-    if (fill >= this.t.shortShipmentFill) return;
+    if (fill >= this.t.shortShipmentFill) {
+      this.judgeDelivery(e, s, fill, out);
+      return;
+    }
+    this.remember(fill, this.costRatio(e));
     out.push(
       this.make(
         'supplier_short_shipment',
@@ -519,6 +532,62 @@ export class InventoryDetector {
         'rule:fill-rate',
       ),
     );
+  }
+
+  /** log(unit cost / the SKU's cost history), or 0 when either is unknown. */
+  private costRatio(e: InventoryEvent): number {
+    const f = this.skus.get(e.sku);
+    if (e.unitCost === undefined || !(e.unitCost > 0) || f?.logCost === undefined) return 0;
+    return Math.log(e.unitCost) - f.logCost;
+  }
+
+  private remember(fill: number, logCost: number): void {
+    const k = this.deliveryHead;
+    this.deliveries[2 * k] = fill;
+    this.deliveries[2 * k + 1] = logCost;
+    this.deliveryHead = (k + 1) % DELIVERY_WINDOW;
+    if (this.deliveryCount < DELIVERY_WINDOW) this.deliveryCount++;
+  }
+
+  /**
+   * DBSCAN over the recent deliveries of every supplier (fill rate, unit cost against the SKU's history):
+   * a delivery that lies outside every dense group of normal ones is flagged, with the direction that
+   * sets it apart. It catches what the fixed rules do not: a fill just above their line, a cost the
+   * purchase order's check let through, a combination of both.
+   */
+  private judgeDelivery(e: InventoryEvent, s: number, fill: number, out: Anomaly[]): void {
+    const cost = this.costRatio(e);
+    if (this.deliveryCount >= DELIVERY_MIN) {
+      const data = this.deliveries.subarray(0, 2 * this.deliveryCount);
+      const model = new Dbscan({ eps: DELIVERY_EPS, minPts: 5 }).fit(data, 2);
+      const reach = model.scoreSamples(Float64Array.of(fill, cost), 2)[0];
+      if (reach > 1) {
+        const costOff = Math.abs(cost) > Math.log(1.2);
+        const type: AnomalyType = costOff ? 'supplier_price_anomaly' : 'supplier_short_shipment';
+        if (costOff || fill < 0.9) {
+          out.push(
+            this.make(
+              type,
+              s,
+              e,
+              Math.min(1, 0.5 + (reach - 1) / 4),
+              'warning',
+              `delivery on ${e.documentId ?? 'a ship notice'} is unlike recent deliveries: ${round(fill * 100, 0)}% filled at ${round(
+                Math.exp(cost),
+                2,
+              )}× the usual cost`,
+              [
+                { name: 'fill_rate', observed: round(fill, 3), expected: 1 },
+                { name: 'unit_cost_ratio', observed: round(Math.exp(cost), 3), expected: 1 },
+                { name: 'distance_to_nearest_group_over_eps', observed: round(reach, 2), expected: 1 },
+              ],
+              'dbscan:deliveries',
+            ),
+          );
+        }
+      }
+    }
+    this.remember(fill, cost);
   }
 
   /**
@@ -616,6 +685,11 @@ export class InventoryDetector {
       skus: [...this.skus.entries()],
       gapBaseline: this.gapBaseline.toJSON(),
       entryBaselines: [...this.entryBaselines.entries()].map(([k, b]) => [k, b.toJSON()]),
+      deliveries: {
+        values: Array.from(this.deliveries.subarray(0, 2 * this.deliveryCount)),
+        head: this.deliveryHead,
+        count: this.deliveryCount,
+      },
     };
   }
 
@@ -630,5 +704,9 @@ export class InventoryDetector {
     this.gapBaseline = RollingRobustZScore.fromJSON(json.gapBaseline);
     this.entryBaselines.clear();
     for (const [k, b] of json.entryBaselines) this.entryBaselines.set(k, RollingRobustZScore.fromJSON(b));
+    this.deliveries = new Float64Array(2 * DELIVERY_WINDOW);
+    this.deliveries.set(json.deliveries?.values ?? []);
+    this.deliveryHead = json.deliveries?.head ?? 0;
+    this.deliveryCount = json.deliveries?.count ?? 0;
   }
 }
