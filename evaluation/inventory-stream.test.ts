@@ -67,6 +67,9 @@ describe('evaluateInventoryDataset', () => {
     expect(pipeline.precision).toBeGreaterThan(0.5);
     const total = families.reduce((s, f) => s + f.windows!.alerts, 0);
     expect(total).toBe(pipeline.windows!.alerts);
+    const byType = Object.values(pipeline.alertsByType ?? {});
+    expect(byType.reduce((s, t) => s + t.alerts, 0)).toBe(pipeline.windows!.alerts);
+    expect(byType.reduce((s, t) => s + t.inWindow, 0)).toBe(pipeline.windows!.truePositiveAlerts);
   });
 
   it('says what it expected when the input is not a dataset', async () => {

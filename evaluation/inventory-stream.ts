@@ -281,8 +281,22 @@ export async function evaluateInventoryDataset(
     return r;
   };
   const families = [...new Set(anomalies.map((a) => a.detector))].sort();
+  const pipeline = result('pipeline', anomalies);
+  // Precision by the type an alert claims: inside a labelled window of its own series (of any type).
+  const byKey = new Map<string, KeyedWindow[]>();
+  for (const w of windows) byKey.set(w.key, [...(byKey.get(w.key) ?? []), w]);
+  const alertsByType: NonNullable<DetectorEvaluation['alertsByType']> = {};
+  for (const a of anomalies) {
+    const t = alertsByType[a.type] ?? { alerts: 0, inWindow: 0, precision: 0 };
+    const inside = (byKey.get(`${a.sku}|${a.warehouse}`) ?? []).some(
+      (w) => a.detectedAt >= w.start && a.detectedAt <= w.end,
+    );
+    alertsByType[a.type] = { alerts: t.alerts + 1, inWindow: t.inWindow + (inside ? 1 : 0), precision: 0 };
+  }
+  for (const t of Object.values(alertsByType)) t.precision = t.inWindow / t.alerts;
+  pipeline.alertsByType = alertsByType;
   return [
-    result('pipeline', anomalies),
+    pipeline,
     ...families.map((f) =>
       result(
         f,

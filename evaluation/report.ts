@@ -26,6 +26,8 @@ export interface DetectorEvaluation {
   perType?: Record<string, { total: number; detected: number; recall: number }>;
   /** Stream-window results: a labelled window is found when an alert falls inside it (times in ms). */
   windows?: WindowEvaluation;
+  /** Stream evaluation: alerts by the type they claim, and how many fall inside a labelled window of their series. */
+  alertsByType?: Record<string, { alerts: number; inWindow: number; precision: number }>;
   seed?: number;
   seconds: number;
   /** Curves for the reports, thinned to a few hundred points; left out of the JSON output. */
@@ -196,10 +198,23 @@ function markdownTable(header: string[], rows: string[][]): string {
   ].join('\n');
 }
 
+function alertTypeRows(results: readonly DetectorEvaluation[]): string[][] {
+  const rows: string[][] = [];
+  for (const r of results) {
+    for (const [type, a] of Object.entries(r.alertsByType ?? {}).sort()) {
+      rows.push([r.detector, type, String(a.alerts), `${pct(a.precision)} (${a.inWindow}/${a.alerts})`]);
+    }
+  }
+  return rows;
+}
+const ALERT_TYPE_HEADER = ['detector', 'alert type', 'alerts', 'alert precision'];
+
 function renderText(results: readonly DetectorEvaluation[]): string {
   const parts = [textTable(SUMMARY_HEADER, summaryRows(results))];
   const w = windowRows(results);
   if (w.length) parts.push(`Stream windows\n${textTable(WINDOW_HEADER, w)}`);
+  const at = alertTypeRows(results);
+  if (at.length) parts.push(`Alert precision by type\n${textTable(ALERT_TYPE_HEADER, at)}`);
   const t = perTypeRows(results);
   if (t) parts.push(`Recall by anomaly type\n${textTable(t.header, t.rows)}`);
   return `${parts.join('\n\n')}\n`;
@@ -209,6 +224,8 @@ function renderMarkdown(results: readonly DetectorEvaluation[]): string {
   const parts = [markdownTable(SUMMARY_HEADER, summaryRows(results))];
   const w = windowRows(results);
   if (w.length) parts.push(`**Stream windows**\n\n${markdownTable(WINDOW_HEADER, w)}`);
+  const at = alertTypeRows(results);
+  if (at.length) parts.push(`**Alert precision by type**\n\n${markdownTable(ALERT_TYPE_HEADER, at)}`);
   const t = perTypeRows(results);
   if (t) parts.push(`**Recall by anomaly type**\n\n${markdownTable(t.header, t.rows)}`);
   return `${parts.join('\n\n')}\n`;
