@@ -7,7 +7,7 @@
  * | negative_stock | a movement or count leaves on hand below 0 | on hand < 0 (or a negative count) |
  * | shrinkage / phantom_stock | a cycle count against the book | gap ≥ max(4, 20% of stock) and robust z of the gap ≥ 3.5 over recent counts |
  * | stuck_feed | a count equal to the previous one although units shipped; a selling item gone silent | repeated count with ≥ 3 units shipped; (off by default) expected sales since the last one ≥ `silenceExpectedSales`, with that much in stock |
- * | sales_spike | units sold in the last hour | ≥ max(12, 8 × hourly velocity + 4·√(velocity + 1)), after a day of the item's history |
+ * | sales_spike | units sold in the last hour | ≥ max(12, 8 × expected + 4·√(expected + 1)); expected = the item's own rate × the learned hour-of-day profile, after a day of its history |
  * | data_entry_error | adjustment or damage size | robust z of log(1 + |q|) ≥ 4 over the same kind and reason, |q| ≥ 10 |
  * | supplier_short_shipment | ASN shipped / ordered | fill < 0.8; or DBSCAN over the last 200 deliveries (fill, cost) puts it outside every group |
  * | supplier_price_anomaly | PO unit cost | outside 0.7–1.35× the SKU's cost history (or, with no history, outside 0.25–0.95× its shelf price) |
@@ -260,7 +260,9 @@ export class InventoryDetector {
     const lastHour = this.unitsThis[s] + this.unitsPrev[s] * (1 - elapsed);
     // Velocity as it was before this burst: the state has already added this sale.
     const velocity = this.state.velocityAt(s, e.occurredAt);
-    const expected = Math.max(velocity - lastHour / 24, 0);
+    // The item's own rate, shaped by the hour of day (the platform's learned profile): 12 units at 3 am
+    // is stranger than 12 at the evening peak.
+    const expected = Math.max(velocity - lastHour / 24, 0) * this.hourlyProfile[h];
     const limit = Math.max(
       this.t.spikeMinUnits,
       this.t.spikeVelocityFactor * expected + 4 * Math.sqrt(expected + 1),
