@@ -2,9 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { locateDataset, replayNdjson } from '../evaluation/index.js';
+import { locateDataset, replayEngine, replayNdjson } from '../evaluation/index.js';
 import { COUNT_FEATURES, trainCountModel } from '../pipeline/detect/count-model.js';
-import { createNormalizer, InventoryEngine, MemoryStateStore } from '../pipeline/index.js';
 import { integerFlag, numberFlag, UsageError } from './args.js';
 import type { Command } from './commands.js';
 import { compact, Progress } from './progress.js';
@@ -58,11 +57,7 @@ export const trainCommand: Command = {
     const cols = COUNT_FEATURES.length;
     let rows = new Float64Array(1024 * cols);
     let n = 0;
-    const engine = new InventoryEngine({
-      store: new MemoryStateStore(),
-      sinks: new Map(),
-      createRouter: () => ({ add: () => {}, advance: () => [], flushAll: () => [], toJSON: () => ({}) }),
-      createNormalizer: (casePack) => createNormalizer({ casePack }),
+    const engine = replayEngine({
       models: {
         onCountFeatures: (x) => {
           if ((n + 1) * cols > rows.length) {

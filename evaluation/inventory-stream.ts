@@ -18,6 +18,7 @@ import {
   createNormalizer,
   type EngineOptions,
   InventoryEngine,
+  type InventoryEvent,
   MemoryStateStore,
   type StreamRecord,
 } from '../pipeline/index.js';
@@ -130,6 +131,46 @@ export function evaluateKeyedWindows(
 }
 
 /**
+ * An engine for offline replays (evaluation, training): state in memory, no sinks, every anomaly handed
+ * to `onAnomaly` as raised (before deduplication) and every normalized event to `onEvent`.
+ *
+ * @example
+ * ```ts
+ * const anomalies: Anomaly[] = [];
+ * await replayNdjson(replayEngine({ onAnomaly: (a) => anomalies.push(a) }), 'data/demo/events.ndjson');
+ * ```
+ */
+export function replayEngine(options: {
+  models?: EngineOptions['models'];
+  onAnomaly?: (a: Anomaly) => void;
+  onEvent?: (e: InventoryEvent) => void;
+}): InventoryEngine {
+  return new InventoryEngine({
+    models: options.models,
+    store: new MemoryStateStore(),
+    sinks: new Map(),
+    createRouter: () => ({
+      add: (a) => options.onAnomaly?.(a),
+      advance: () => [],
+      flushAll: () => [],
+      toJSON: () => ({}),
+    }),
+    createNormalizer: (casePack) => {
+      const n = createNormalizer({ casePack });
+      const onEvent = options.onEvent;
+      if (!onEvent) return n;
+      return {
+        normalize(record: StreamRecord, shardId: string) {
+          const r = n.normalize(record, shardId);
+          if (r.ok) for (const e of r.events) onEvent(e);
+          return r;
+        },
+      };
+    },
+  });
+}
+
+/**
  * Feeds an NDJSON file of raw records through an engine in batches (line numbers as sequence numbers),
  * the way a file source would, but without pacing or checkpoints: for evaluation and training.
  *
@@ -221,33 +262,15 @@ export async function evaluateInventoryDataset(
   /** Labels name raw record ids; a record's events (`<id>#<line>`) are positive when their record is named. */
   const positive: boolean[] = [];
   const seen = new Set<string>();
-  const engine = new InventoryEngine({
+  const engine = replayEngine({
     models,
-    store: new MemoryStateStore(),
-    sinks: new Map(),
-    createRouter: () => ({
-      add: (a) => anomalies.push(a),
-      advance: () => [],
-      flushAll: () => [],
-      toJSON: () => ({}),
-    }),
-    createNormalizer: (casePack) => {
-      const n = createNormalizer({ casePack });
-      return {
-        normalize(record: StreamRecord, shardId: string) {
-          const r = n.normalize(record, shardId);
-          if (r.ok) {
-            for (const e of r.events) {
-              if (!seen.has(e.eventId)) {
-                seen.add(e.eventId);
-                eventIds.push(e.eventId);
-                positive.push(labelledIds.has(e.eventId) || labelledIds.has(e.sourceId));
-              }
-            }
-          }
-          return r;
-        },
-      };
+    onAnomaly: (a) => anomalies.push(a),
+    onEvent: (e) => {
+      if (!seen.has(e.eventId)) {
+        seen.add(e.eventId);
+        eventIds.push(e.eventId);
+        positive.push(labelledIds.has(e.eventId) || labelledIds.has(e.sourceId));
+      }
     },
   });
   const t0 = performance.now();
