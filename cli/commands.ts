@@ -1,5 +1,6 @@
 import { evaluateCommand, scoreSeriesCommand } from './evaluate.js';
 import { generateCommand } from './generate.js';
+import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
 import { trainCommand } from './train.js';
 
@@ -19,4 +20,5 @@ export const commands: readonly Command[] = [
   generateCommand,
   evaluateCommand,
   scoreSeriesCommand,
+  replayCommand,
 ];

@@ -15,3 +15,17 @@ declare module 'density-clustering' {
     noise: number[];
   }
 }
+
+declare module 'kinesalite' {
+  import type { Server } from 'node:http';
+
+  interface KinesaliteOptions {
+    createStreamMs?: number;
+    deleteStreamMs?: number;
+    updateStreamMs?: number;
+    shardLimit?: number;
+    path?: string;
+  }
+  function kinesalite(options?: KinesaliteOptions): Server;
+  export default kinesalite;
+}
