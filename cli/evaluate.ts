@@ -2,7 +2,6 @@
 import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { loadSeriesCsv, loadTabularCsv, loadWindowsJson } from '../datasets/index.js';
 import {
   type AnomalyWindow,
@@ -23,13 +22,13 @@ import {
   TABULAR_DETECTORS,
 } from '../evaluation/index.js';
 import { loadCountModel } from '../pipeline/detect/count-model.js';
-import { integerFlag, UsageError } from './args.js';
+import { integerFlag, parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './commands.js';
 
 const list = (ds: readonly { name: string; summary: string }[]): string =>
   ds.map((d) => `    ${d.name.padEnd(14)} ${d.summary}`).join('\n');
 
-export const EVALUATE_HELP = `Usage: shelfwatch evaluate --input FILE [options]
+export const EVALUATE_HELP = `Usage: shelfwatch evaluate --input FILE|DIR [options]
 
 Scores anomaly detectors on a labelled data set and reports the confusion matrix, precision, recall, F1,
 ROC-AUC and average precision (scikit-learn's definitions), per detector, side by side.
@@ -108,9 +107,9 @@ export const evaluateCommand: Command = {
   name: 'evaluate',
   summary: 'score detectors on a labelled CSV: confusion matrix, precision, recall, F1, ROC-AUC, AP',
   async run(argv) {
-    const { values } = parseArgs({
-      args: [...argv],
-      options: {
+    const values = parseCommandArgs(
+      argv,
+      {
         input: { type: 'string' },
         detector: { type: 'string' },
         label: { type: 'string', default: 'label' },
@@ -120,15 +119,10 @@ export const evaluateCommand: Command = {
         threshold: { type: 'string', default: 'auto' },
         format: { type: 'string', default: 'text' },
         out: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (values.help) {
-      process.stdout.write(`${EVALUATE_HELP}\n`);
-      return 0;
-    }
+      EVALUATE_HELP,
+    );
+    if (values === null) return 0;
     const input = checkInput(values.input, 'evaluate', true);
     const format = values.format as ReportFormat;
     if (!REPORT_FORMATS.includes(format)) {
@@ -204,21 +198,16 @@ export const scoreSeriesCommand: Command = {
   summary:
     'score a timestamp,value CSV in order with a streaming detector → timestamp,value,anomaly_score,label',
   async run(argv) {
-    const { values } = parseArgs({
-      args: [...argv],
-      options: {
+    const values = parseCommandArgs(
+      argv,
+      {
         input: { type: 'string' },
         out: { type: 'string' },
         detector: { type: 'string', default: DEFAULT_SERIES_DETECTOR },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (values.help) {
-      process.stdout.write(`${SCORE_SERIES_HELP}\n`);
-      return 0;
-    }
+      SCORE_SERIES_HELP,
+    );
+    if (values === null) return 0;
     const input = checkInput(values.input, 'score-series');
     if (!values.out) throw new UsageError('score-series needs --out FILE');
     let detector: SeriesDetector;

@@ -1,5 +1,4 @@
 /** `shelfwatch generate`: a seeded, labelled inventory stream written to a folder. */
-import { parseArgs } from 'node:util';
 import {
   ANOMALY_TYPES,
   DEFAULT_GENERATOR_OPTIONS,
@@ -8,7 +7,7 @@ import {
   resolveGeneratorOptions,
   writeDataset,
 } from '../datasets/index.js';
-import { integerFlag, numberFlag, UsageError } from './args.js';
+import { integerFlag, numberFlag, parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './commands.js';
 import { compact, Progress } from './progress.js';
 
@@ -45,9 +44,9 @@ export const generateCommand: Command = {
   name: 'generate',
   summary: 'write a seeded, labelled synthetic inventory stream (events, labels, manifest)',
   async run(argv) {
-    const { values } = parseArgs({
-      args: [...argv],
-      options: {
+    const values = parseCommandArgs(
+      argv,
+      {
         out: { type: 'string' },
         seed: { type: 'string' },
         days: { type: 'string' },
@@ -60,15 +59,10 @@ export const generateCommand: Command = {
         'late-rate': { type: 'string' },
         'malformed-rate': { type: 'string' },
         quiet: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (values.help) {
-      process.stdout.write(`${HELP}\n`);
-      return 0;
-    }
+      HELP,
+    );
+    if (values === null) return 0;
     if (!values.out) throw new UsageError('generate needs --out DIR (see shelfwatch generate --help)');
     let options: Parameters<typeof writeDataset>[1];
     try {

@@ -2,10 +2,9 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { createKinesisClient } from '../connectors/kinesis/client.js';
 import { type ProducerRecord, partitionKeyOf, putRecords } from '../connectors/kinesis/producer.js';
-import { numberFlag, UsageError } from './args.js';
+import { numberFlag, parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './commands.js';
 import { compact, Progress } from './progress.js';
 
@@ -31,9 +30,9 @@ export const replayCommand: Command = {
   name: 'replay',
   summary: 'put a generated dataset on a Kinesis stream (PutRecords, SKU × warehouse partition keys)',
   async run(argv) {
-    const { values } = parseArgs({
-      args: [...argv],
-      options: {
+    const values = parseCommandArgs(
+      argv,
+      {
         input: { type: 'string' },
         to: { type: 'string' },
         stream: { type: 'string' },
@@ -41,15 +40,10 @@ export const replayCommand: Command = {
         endpoint: { type: 'string' },
         region: { type: 'string' },
         quiet: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (values.help) {
-      process.stdout.write(`${REPLAY_HELP}\n`);
-      return 0;
-    }
+      REPLAY_HELP,
+    );
+    if (values === null) return 0;
     if (values.to !== 'kinesis') throw new UsageError(`--to takes kinesis, got '${values.to ?? ''}'`);
     if (!values.stream) throw new UsageError('replay needs --stream NAME');
     if (!values.input || !existsSync(values.input))

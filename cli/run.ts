@@ -1,6 +1,5 @@
 /** `shelfwatch run`: the continuous stream job. */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConsoleSink, NdjsonFileSink, WebhookSink, withRetry } from '../connectors/sinks/index.js';
 import { createLocalSource } from '../connectors/sources/index.js';
@@ -19,7 +18,7 @@ import {
   redactConfig,
   startHttpServer,
 } from '../pipeline/index.js';
-import { UsageError } from './args.js';
+import { parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './commands.js';
 
 export const RUN_HELP = `Usage: shelfwatch run [--config FILE]
@@ -61,16 +60,8 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'run the stream job (default: live generator, SQLite state, alerts on the console)',
   async run(argv) {
-    const { values } = parseArgs({
-      args: [...argv],
-      options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (values.help) {
-      process.stdout.write(`${RUN_HELP}\n`);
-      return 0;
-    }
+    const values = parseCommandArgs(argv, { config: { type: 'string' } }, RUN_HELP);
+    if (values === null) return 0;
     let config: RunConfig;
     try {
       config = loadRunConfig({ file: values.config ?? process.env.SHELFWATCH_CONFIG });

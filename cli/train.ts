@@ -1,10 +1,9 @@
 /** `shelfwatch train`: fits the count model (an Isolation Forest) on a stream's history. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { locateDataset, replayEngine, replayNdjson } from '../evaluation/index.js';
 import { COUNT_FEATURES, trainCountModel } from '../pipeline/detect/count-model.js';
-import { integerFlag, numberFlag, UsageError } from './args.js';
+import { integerFlag, numberFlag, parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './commands.js';
 import { compact, Progress } from './progress.js';
 
@@ -27,23 +26,18 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'fit the count model (Isolation Forest) on a stream history, for shelfwatch run to load',
   async run(argv) {
-    const { values } = parseArgs({
-      args: [...argv],
-      options: {
+    const values = parseCommandArgs(
+      argv,
+      {
         input: { type: 'string' },
         out: { type: 'string' },
         seed: { type: 'string' },
         contamination: { type: 'string' },
         quiet: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (values.help) {
-      process.stdout.write(`${TRAIN_HELP}\n`);
-      return 0;
-    }
+      TRAIN_HELP,
+    );
+    if (values === null) return 0;
     if (!values.input || !values.out) throw new UsageError('train needs --input PATH and --out FILE');
     const seed = integerFlag('seed', values.seed, 1);
     const contamination = numberFlag('contamination', values.contamination, 0.02);
