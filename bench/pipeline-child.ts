@@ -10,8 +10,10 @@ import { createSqliteStore } from '../connectors/sql/index.js';
 import {
   AlertRouter,
   createNormalizer,
+  InventoryDetector,
   InventoryEngine,
   type InventoryEvent,
+  InventoryState,
   MemoryStateStore,
   type StreamRecord,
 } from '../pipeline/index.js';
@@ -54,13 +56,10 @@ if (mode === 'throughput') {
   process.stdout.write(`${JSON.stringify({ records: all.length, events, seconds })}\n`);
 } else if (mode === 'memory') {
   const n = Number(a);
-  const engine = new InventoryEngine({
-    store: new MemoryStateStore(),
-    sinks: new Map(),
-    createRouter: () => ({ add: () => {}, advance: () => [], flushAll: () => [], toJSON: () => ({}) }),
-    createNormalizer: () => ({ normalize: () => ({ ok: true, events: [] }) }),
-  });
-  await engine.start();
+  // What the engine keeps per series: the state's columns and one shard detector's memory (plus a
+  // 4-byte owner epoch per series in the engine itself).
+  const state = new InventoryState();
+  const engine = { state, detector: new InventoryDetector(state) };
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const before = process.memoryUsage();

@@ -1,7 +1,7 @@
 /** `shelfwatch run`: the continuous stream job. */
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { ConsoleSink, NdjsonFileSink, WebhookSink, withRetry } from '../connectors/sinks/index.js';
+import { createSinkFromConfig } from '../connectors/sinks/index.js';
 import { createLocalSource } from '../connectors/sources/index.js';
 import { createSqliteStore } from '../connectors/sql/sqlite.js';
 import { type CountModel, loadCountModel } from '../pipeline/detect/count-model.js';
@@ -45,17 +45,6 @@ Example configuration:
     routes: [{ match: { severities: [critical] }, receivers: [console, file] }]
   metrics: { port: 9464 }`;
 
-function makeSink(s: RunConfig['alerts']['sinks'][number]): AlertSink {
-  switch (s.type) {
-    case 'console':
-      return new ConsoleSink({ name: s.name });
-    case 'file':
-      return new NdjsonFileSink({ name: s.name, path: s.path });
-    case 'webhook':
-      return withRetry(new WebhookSink({ name: s.name, url: s.url, headers: s.headers }));
-  }
-}
-
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the stream job (default: live generator, SQLite state, alerts on the console)',
@@ -85,7 +74,9 @@ export const runCommand: Command = {
     }
     const metrics = createMetrics();
     const store = createSqliteStore({ path: config.store.path });
-    const sinks = new Map<string, AlertSink>(config.alerts.sinks.map((s) => [s.name, makeSink(s)]));
+    const sinks = new Map<string, AlertSink>(
+      config.alerts.sinks.map((s) => [s.name, createSinkFromConfig(s)]),
+    );
     const routerOptions = {
       routes: config.alerts.routes,
       defaultReceivers: [...sinks.keys()],

@@ -11,6 +11,15 @@
  * Everything is driven by event time (the router advances after every event, the silence scan at every
  * hour of event time), never by the wall clock or batch boundaries, so a replay cut into different
  * batches still sends the same notifications.
+ *
+ * **Shards and workers.** A shard is the unit of ownership: several workers share a stream, each
+ * owning some shards (leases), and a shard moves between workers on failover or rebalancing. So all
+ * learned state lives per shard — the detector's baselines and the alert router (stored under
+ * `detector/<shard>` and `router/<shard>`) — and a shard's results depend only on its own records,
+ * whichever worker processes them. Series state is shared memory, but a series is trusted only while
+ * the shard that brought it in stays owned here ({@link ShardContext.epoch}); otherwise it is read
+ * again from the store, with its duplicate window, before its next event. Every commit is fenced by
+ * the checkpoint the worker expects, so a worker that lost a shard cannot overwrite its new owner.
  */
 
 import {
@@ -19,23 +28,27 @@ import {
   type InventoryDetectorJSON,
   type SeriesDetectorState,
 } from './detect/inventory-detector.js';
-import type { InventoryEvent, InventoryEventKind } from './events.js';
+import { type InventoryEvent, type InventoryEventKind, seriesKey } from './events.js';
 import type {
   ExtendedSequenceNumber,
+  InitializationInput,
   ProcessRecordsInput,
   ShardEndedInput,
   ShardRecordProcessor,
   ShutdownRequestedInput,
   StreamRecord,
 } from './lifecycle.js';
-import type {
-  AlertNotification,
-  AlertSink,
-  Anomaly,
-  BatchCommit,
-  DeadLetter,
-  SeriesRow,
-  StateStore,
+import {
+  type AlertNotification,
+  type AlertSink,
+  type Anomaly,
+  type AppliedEvent,
+  type BatchCommit,
+  type DeadLetter,
+  type SeriesKey,
+  type SeriesRow,
+  StaleCheckpointError,
+  type StateStore,
 } from './ports.js';
 import { InventoryState, type SeriesExtra } from './state/inventory-state.js';
 
@@ -131,6 +144,23 @@ class RecentEventIds {
   }
 }
 
+/** What a worker holds for one shard it owns. */
+interface ShardContext {
+  readonly shardId: string;
+  /** Unique per opening of a shard in this engine: series loaded under another epoch are re-read. */
+  readonly epoch: number;
+  readonly detector: InventoryDetector;
+  readonly router: AlertRouting;
+  readonly normalizer: RecordNormalizer;
+  /** The checkpoint stored for the shard as this worker knows it: commits are fenced by it. */
+  position: ExtendedSequenceNumber | null;
+}
+
+const seriesOf = (e: { sku: string; warehouse: string }): SeriesKey => ({
+  sku: e.sku,
+  warehouse: e.warehouse,
+});
+
 /**
  * The stream job's engine; one per process, shared by the processors of all shards it owns.
  *
@@ -143,9 +173,10 @@ class RecentEventIds {
  */
 export class InventoryEngine {
   readonly state = new InventoryState();
-  readonly detector: InventoryDetector;
-  private router!: AlertRouting;
-  private normalizer!: RecordNormalizer;
+  private readonly shards = new Map<string, ShardContext>();
+  /** Per series slot: the epoch of the shard context that loaded or last applied it (0: none). */
+  private ownerEpoch = new Int32Array(1024);
+  private nextEpoch = 1;
   private readonly recent = new RecentEventIds();
   private readonly window: number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -154,47 +185,42 @@ export class InventoryEngine {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: EngineOptions) {
-    this.detector = new InventoryDetector(this.state, o.thresholds, o.models);
     this.window = o.duplicateWindowMs ?? 24 * 3_600_000;
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  /** Opens the store and restores state, detector, router and the duplicate window from it. */
+  /** Opens the store (and applies its migrations). Shards are opened as their processors initialize. */
   async start(): Promise<void> {
     if (this.started) return;
     await this.o.store.open();
-    const stored = await this.o.store.load();
-    const values = new Map(stored.values.map((v) => [v.key, v.value]));
-    const detectorJson = values.get(DETECTOR_KEY);
-    if (detectorJson) this.detector.restore(JSON.parse(detectorJson) as InventoryDetectorJSON);
-    for (const row of stored.series) {
-      const model = JSON.parse(row.model) as { extra: SeriesExtra; detect: SeriesDetectorState };
-      const s = this.state.restore(row, model.extra);
-      this.detector.restoreSeries(s, model.detect);
-    }
-    this.state.takeDirty();
-    for (const e of stored.recentEvents) this.recent.add(e.eventId, e.occurredAt);
-    const routerJson = values.get(ROUTER_KEY);
-    this.router = this.o.createRouter(routerJson ? JSON.parse(routerJson) : undefined);
-    this.normalizer = this.o.createNormalizer((sku) => this.detector.casePack(sku));
     this.started = true;
+  }
+
+  /** The shards this engine holds now. */
+  get ownedShards(): string[] {
+    return [...this.shards.keys()];
   }
 
   /** The lifecycle object a source drives for one shard. */
   createProcessor(shardId: string): ShardRecordProcessor {
     return {
-      initialize: async () => {
-        await this.start();
-      },
+      initialize: (input: InitializationInput) =>
+        this.serialize(async () => {
+          await this.start();
+          await this.openShard(shardId, input.parentShardIds ?? []);
+        }),
       processRecords: async (input: ProcessRecordsInput) => {
         await this.processBatch(input);
       },
-      leaseLost: async () => {
-        // Another worker owns the shard now: nothing to checkpoint. State stays consistent because
-        // every commit was atomic.
-      },
+      leaseLost: () =>
+        this.serialize(async () => {
+          // Another worker owns the shard now: nothing to checkpoint (every commit was atomic), and
+          // what this worker holds of the shard is no longer to be trusted.
+          this.closeShard(shardId);
+        }),
       shardEnded: async (input: ShardEndedInput) => {
-        // Nothing more will come from this shard: send what is still waiting in a group.
+        // Nothing more will come from this shard: send what is still waiting in a group, then mark the
+        // shard's end so that its children may start.
         await this.flush(shardId, input.checkpointer, true);
       },
       shutdownRequested: async (input: ShutdownRequestedInput) => {
@@ -211,53 +237,165 @@ export class InventoryEngine {
     return next;
   }
 
+  /**
+   * Takes a shard: its stored checkpoint (the fence), detector and router. A child of a resharding
+   * with no state of its own starts from its first parent's learned baselines (not its router: the
+   * parents sent their pending groups when they ended).
+   */
+  private async openShard(shardId: string, parents: readonly string[]): Promise<ShardContext> {
+    this.closeShard(shardId);
+    const keys = [
+      `${DETECTOR_KEY}/${shardId}`,
+      `${ROUTER_KEY}/${shardId}`,
+      ...parents.map((p) => `${DETECTOR_KEY}/${p}`),
+    ];
+    const [position, values] = await Promise.all([
+      this.o.store.loadCheckpoint(shardId),
+      this.o.store.loadValues(keys),
+    ]);
+    const byKey = new Map(values.map((v) => [v.key, v.value]));
+    const detector = new InventoryDetector(this.state, this.o.thresholds, this.o.models);
+    const detectorJson =
+      byKey.get(`${DETECTOR_KEY}/${shardId}`) ??
+      parents.map((p) => byKey.get(`${DETECTOR_KEY}/${p}`)).find((v) => v !== undefined);
+    if (detectorJson) detector.restore(JSON.parse(detectorJson) as InventoryDetectorJSON);
+    const routerJson = byKey.get(`${ROUTER_KEY}/${shardId}`);
+    const router = this.o.createRouter(routerJson ? JSON.parse(routerJson) : undefined);
+    const ctx: ShardContext = {
+      shardId,
+      epoch: this.nextEpoch++,
+      detector,
+      router,
+      normalizer: this.o.createNormalizer((sku) => detector.casePack(sku)),
+      position,
+    };
+    this.shards.set(shardId, ctx);
+    return ctx;
+  }
+
+  private closeShard(shardId: string): void {
+    this.shards.delete(shardId);
+  }
+
+  private async contextOf(shardId: string): Promise<ShardContext> {
+    await this.start();
+    return this.shards.get(shardId) ?? (await this.openShard(shardId, []));
+  }
+
+  private isFresh(ctx: ShardContext, sku: string, warehouse: string): boolean {
+    const s = this.state.find(sku, warehouse);
+    return s !== undefined && s < this.ownerEpoch.length && this.ownerEpoch[s] === ctx.epoch;
+  }
+
+  private own(ctx: ShardContext, s: number): void {
+    if (s >= this.ownerEpoch.length) {
+      const grown = new Int32Array(Math.max(s + 1, this.ownerEpoch.length * 2));
+      grown.set(this.ownerEpoch);
+      this.ownerEpoch = grown;
+    }
+    this.ownerEpoch[s] = ctx.epoch;
+  }
+
+  /** Reads these series (state, detector memory, duplicate window) from the store into `ctx`. */
+  private async loadSeries(ctx: ShardContext, keys: readonly SeriesKey[]): Promise<void> {
+    const stored = await this.o.store.loadSeries(keys);
+    const found = new Set<string>();
+    for (const row of stored.series) {
+      const model = JSON.parse(row.model) as { extra: SeriesExtra; detect: SeriesDetectorState };
+      const s = this.state.restore(row, model.extra);
+      ctx.detector.restoreSeries(s, model.detect);
+      this.own(ctx, s);
+      found.add(seriesKey(row.sku, row.warehouse));
+    }
+    for (const k of keys) {
+      if (found.has(seriesKey(k.sku, k.warehouse))) continue;
+      // Not stored: new to the stream. A slot left from an earlier ownership is emptied.
+      const known = this.state.find(k.sku, k.warehouse) !== undefined;
+      const s = this.state.slot(k.sku, k.warehouse);
+      if (known) {
+        this.state.reset(s);
+        ctx.detector.restoreSeries(s, EMPTY_SERIES_DETECTOR);
+      }
+      this.own(ctx, s);
+    }
+    for (const e of stored.recentEvents) this.recent.add(e.eventId, e.occurredAt);
+  }
+
   /** Processes one batch end to end (normalize → state → detect → publish → commit → checkpoint). */
   processBatch(input: ProcessRecordsInput): Promise<BatchReport> {
     return this.serialize(async () => {
       const t0 = performance.now();
       const { shardId, records } = input;
+      const ctx = await this.contextOf(shardId);
+      const { detector, router, normalizer } = ctx;
+      // Normalize ahead, to read every series this batch meets that is not held here in one call.
+      const packVersion = detector.casePackVersion;
+      const normalized = records.map((r) => normalizer.normalize(r, shardId));
+      const missing = new Map<string, SeriesKey>();
+      for (const res of normalized) {
+        if (!res.ok) continue;
+        for (const e of res.events) {
+          if (!this.isFresh(ctx, e.sku, e.warehouse)) missing.set(seriesKey(e.sku, e.warehouse), seriesOf(e));
+        }
+      }
+      if (missing.size > 0) await this.loadSeries(ctx, [...missing.values()]);
+
       const deadLetters: DeadLetter[] = [];
       const anomalies: Anomaly[] = [];
       const routed: RoutedNotification[] = [];
-      const applied: Array<{ eventId: string; occurredAt: number }> = [];
+      const applied: AppliedEvent[] = [];
+      // Ids applied by this batch join the duplicate window only once it commits.
+      const batchIds = new Set<string>();
       const eventsByKind: Partial<Record<InventoryEventKind, number>> = {};
+      const owns = (s: number): boolean => this.ownerEpoch[s] === ctx.epoch;
       let events = 0;
       let duplicates = 0;
-      for (const record of records) {
-        const res = this.normalizer.normalize(record, shardId);
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i] as StreamRecord;
+        // A case pack learned earlier in this batch changes how later case quantities convert.
+        const res =
+          detector.casePackVersion === packVersion
+            ? (normalized[i] as ReturnType<RecordNormalizer['normalize']>)
+            : normalizer.normalize(record, shardId);
         if (!res.ok) {
           deadLetters.push(res.deadLetter);
           continue;
         }
         for (const e of res.events) {
+          if (this.recent.has(e.eventId) || batchIds.has(e.eventId)) {
+            duplicates++;
+            continue;
+          }
+          if (!this.isFresh(ctx, e.sku, e.warehouse)) await this.loadSeries(ctx, [seriesOf(e)]);
           if (this.recent.has(e.eventId)) {
             duplicates++;
             continue;
           }
-          this.recent.add(e.eventId, e.occurredAt);
-          applied.push({ eventId: e.eventId, occurredAt: e.occurredAt });
+          batchIds.add(e.eventId);
+          applied.push({ eventId: e.eventId, occurredAt: e.occurredAt, sku: e.sku, warehouse: e.warehouse });
           events++;
           eventsByKind[e.kind] = (eventsByKind[e.kind] ?? 0) + 1;
           const outcome = this.state.apply(e);
-          const before = this.detector.currentWatermark;
-          for (const a of this.detector.onEvent(e, outcome)) {
+          const before = detector.currentWatermark;
+          for (const a of detector.onEvent(e, outcome)) {
             anomalies.push(a);
-            this.router.add(a);
+            router.add(a);
           }
-          for (const a of this.detector.scanForSilence(before)) {
+          for (const a of detector.scanForSilence(before, owns)) {
             anomalies.push(a);
-            this.router.add(a);
+            router.add(a);
           }
-          for (const r of this.router.advance(this.detector.currentWatermark)) routed.push(r);
+          for (const r of router.advance(detector.currentWatermark)) routed.push(r);
         }
       }
       const last = records.at(-1);
       const checkpoint = last
         ? { sequenceNumber: last.sequenceNumber, subSequenceNumber: last.subSequenceNumber }
         : null;
+      if (routed.length > 0) await this.assertStillOwned(ctx);
       await this.publish(routed);
       if (checkpoint) {
-        await this.commit(shardId, checkpoint, applied, deadLetters, anomalies);
+        await this.commit(ctx, checkpoint, applied, deadLetters, anomalies);
         await input.checkpointer.checkpoint(checkpoint);
       }
       const report: BatchReport = {
@@ -270,7 +408,7 @@ export class InventoryEngine {
         anomalies,
         notifications: routed,
         seconds: (performance.now() - t0) / 1000,
-        watermark: this.detector.currentWatermark,
+        watermark: detector.currentWatermark,
         checkpoint,
       };
       this.o.onBatch?.(report);
@@ -278,20 +416,36 @@ export class InventoryEngine {
     });
   }
 
-  /** Confirms the checkpoint; with `sendPending`, first sends every group still waiting (end of a replay). */
+  /**
+   * Before sending anything: is the stored checkpoint still the one this worker expects? A worker
+   * that lost the shard finds out here rather than after its alerts went out twice.
+   */
+  private async assertStillOwned(ctx: ShardContext): Promise<void> {
+    const actual = await this.o.store.loadCheckpoint(ctx.shardId);
+    if (!samePosition(actual, ctx.position)) {
+      this.closeShard(ctx.shardId);
+      throw new StaleCheckpointError(ctx.shardId, ctx.position, actual);
+    }
+  }
+
+  /** Confirms the checkpoint; with `sendPending`, first sends every group still waiting (end of a shard). */
   private flush(
     shardId: string,
     checkpointer: ShardEndedInput['checkpointer'],
     sendPending: boolean,
   ): Promise<void> {
     return this.serialize(async () => {
-      const routed = sendPending ? this.router.flushAll() : [];
+      const ctx = this.shards.get(shardId);
+      if (!ctx) return; // never initialized, or already lost
+      const routed = sendPending ? ctx.router.flushAll() : [];
+      if (routed.length > 0) await this.assertStillOwned(ctx);
       await this.publish(routed);
-      const position = await this.o.store.loadCheckpoint(shardId);
-      if (position) {
-        await this.commit(shardId, position, [], [], []);
-        await checkpointer.checkpoint(position);
-      }
+      const position = ctx.position;
+      // The router's state changed (groups sent): commit it at the same position.
+      if (position && routed.length > 0) await this.commit(ctx, position, [], [], []);
+      // At a shard's end, no position means "the end": children may start.
+      await checkpointer.checkpoint(sendPending ? undefined : (position ?? undefined));
+      this.closeShard(shardId);
       if (routed.length > 0) {
         this.o.onBatch?.({
           shardId,
@@ -303,7 +457,7 @@ export class InventoryEngine {
           anomalies: [],
           notifications: routed,
           seconds: 0,
-          watermark: this.detector.currentWatermark,
+          watermark: ctx.detector.currentWatermark,
           checkpoint: position,
         });
       }
@@ -326,50 +480,79 @@ export class InventoryEngine {
     );
   }
 
-  /** Retries until it succeeds: the checkpoint waits, nothing is lost, and the job keeps running. */
+  /**
+   * Retries until it succeeds: the checkpoint waits, nothing is lost, and the job keeps running. A
+   * refused fence is not retried: the shard belongs to another worker.
+   */
   private async retry(what: string, task: () => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await task();
         return;
       } catch (err) {
+        if (err instanceof StaleCheckpointError) throw err;
         this.o.onRetry?.(what, attempt, err);
-        await this.sleep(Math.min(30_000, 100 * 2 ** Math.min(attempt, 9)));
+        // Exponential back-off with full jitter, so that workers retrying one server do not march in step.
+        const cap = Math.min(30_000, 100 * 2 ** Math.min(attempt, 9));
+        await this.sleep(cap / 2 + Math.random() * (cap / 2));
       }
     }
   }
 
   private async commit(
-    shardId: string,
+    ctx: ShardContext,
     checkpoint: ExtendedSequenceNumber,
-    appliedEvents: Array<{ eventId: string; occurredAt: number }>,
+    appliedEvents: AppliedEvent[],
     deadLetters: DeadLetter[],
     anomalies: Anomaly[],
   ): Promise<void> {
+    const { detector, router, shardId } = ctx;
     const series: SeriesRow[] = [];
     for (const s of this.state.takeDirty()) {
       const snap = this.state.snapshot(s);
       series.push({
         ...snap,
-        model: JSON.stringify({ extra: this.state.extraOf(s), detect: this.detector.seriesState(s) }),
+        model: JSON.stringify({ extra: this.state.extraOf(s), detect: detector.seriesState(s) }),
       });
     }
-    const watermark = this.detector.currentWatermark;
+    const watermark = detector.currentWatermark;
     const forgetEventsBefore = Number.isFinite(watermark) ? watermark - this.window : undefined;
     const batch: BatchCommit = {
       shardId,
       checkpoint,
+      expectedCheckpoint: ctx.position,
       series,
       values: [
-        { key: DETECTOR_KEY, value: JSON.stringify(this.detector.toJSON()) },
-        { key: ROUTER_KEY, value: JSON.stringify(this.router.toJSON()) },
+        { key: `${DETECTOR_KEY}/${shardId}`, value: JSON.stringify(detector.toJSON()) },
+        { key: `${ROUTER_KEY}/${shardId}`, value: JSON.stringify(router.toJSON()) },
       ],
       appliedEvents,
       forgetEventsBefore,
       deadLetters,
       anomalies,
     };
-    await this.retry('state store', () => this.o.store.commit(batch));
+    try {
+      await this.retry('state store', () => this.o.store.commit(batch));
+    } catch (err) {
+      if (err instanceof StaleCheckpointError) this.closeShard(shardId);
+      throw err;
+    }
+    ctx.position = checkpoint;
+    for (const e of appliedEvents) this.recent.add(e.eventId, e.occurredAt);
     if (forgetEventsBefore !== undefined) this.recent.forgetBefore(forgetEventsBefore);
   }
+}
+
+/** Detector memory of a series never seen. */
+const EMPTY_SERIES_DETECTOR: SeriesDetectorState = {
+  firstSaleAt: null,
+  bucketStart: -1,
+  unitsThisBucket: 0,
+  unitsPrevBucket: 0,
+  silenceAlertedFor: null,
+};
+
+function samePosition(a: ExtendedSequenceNumber | null, b: ExtendedSequenceNumber | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.sequenceNumber === b.sequenceNumber && a.subSequenceNumber === b.subSequenceNumber;
 }

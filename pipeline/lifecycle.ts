@@ -38,6 +38,8 @@ export interface InitializationInput {
   shardId: string;
   /** Where processing resumes: the last checkpoint, or null at the shard's start. */
   checkpoint: ExtendedSequenceNumber | null;
+  /** The shards this one was split or merged from (Kinesis resharding), all ended before it starts. */
+  parentShardIds?: readonly string[];
 }
 
 export interface ProcessRecordsInput {

@@ -116,6 +116,21 @@ export interface DeadLetter {
   data: Uint8Array;
 }
 
+/** One SKU × warehouse: the unit of state, and of a Kinesis partition key. */
+export interface SeriesKey {
+  sku: string;
+  warehouse: string;
+}
+
+/** An event whose effect is in the state: remembered for the duplicate window, by series. */
+export interface AppliedEvent {
+  eventId: string;
+  /** Event time, epoch ms. */
+  occurredAt: number;
+  sku: string;
+  warehouse: string;
+}
+
 /**
  * Everything one batch changes, written atomically: a store commits all of it or none, so that the
  * checkpoint never runs ahead of the state (exactly once in effect).
@@ -123,25 +138,67 @@ export interface DeadLetter {
 export interface BatchCommit {
   shardId: string;
   checkpoint: ExtendedSequenceNumber;
+  /**
+   * Fencing: when present, the store commits only if the shard's stored checkpoint is exactly this
+   * (null: none stored yet), and otherwise rejects with {@link StaleCheckpointError} and writes nothing.
+   * A worker that lost its lease while a batch was in flight thus cannot overwrite the new owner's state.
+   */
+  expectedCheckpoint?: ExtendedSequenceNumber | null;
   /** Upserts of the series this batch changed. */
   series: SeriesRow[];
-  /** Upserts of pipeline-wide state (catalog, supplier history, alert-manager state), by key. */
+  /** Upserts of pipeline-wide state (per-shard detector and alert-router state), by key. */
   values: Array<{ key: string; value: string }>;
-  /** Ids of the events applied by this batch, with their event time (for the duplicate window). */
-  appliedEvents: Array<{ eventId: string; occurredAt: number }>;
-  /** Forget applied-event ids older than this event time (the duplicate window moved on). */
+  /** The events applied by this batch, with their series and event time (for the duplicate window). */
+  appliedEvents: AppliedEvent[];
+  /** Forget applied events older than this event time (the duplicate window moved on). */
   forgetEventsBefore?: number;
   deadLetters: DeadLetter[];
   /** The anomalies raised by this batch, for audit and evaluation. */
   anomalies: Anomaly[];
 }
 
+/**
+ * A commit was refused because the shard's stored checkpoint is not the one the committer expected:
+ * another worker has processed the shard since (the lease moved). The committer must stop processing
+ * the shard; nothing of the batch was written.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.commit({ ...batch, expectedCheckpoint: previous });
+ * } catch (err) {
+ *   if (err instanceof StaleCheckpointError) return; // lease lost: the new owner goes on
+ *   throw err;
+ * }
+ * ```
+ */
+export class StaleCheckpointError extends Error {
+  override readonly name = 'StaleCheckpointError';
+  constructor(
+    readonly shardId: string,
+    readonly expected: ExtendedSequenceNumber | null,
+    readonly actual: ExtendedSequenceNumber | null,
+  ) {
+    const show = (p: ExtendedSequenceNumber | null): string =>
+      p ? `${p.sequenceNumber}/${p.subSequenceNumber}` : 'none';
+    super(
+      `shard ${shardId}: stored checkpoint is ${show(actual)}, expected ${show(expected)}; another worker processed this shard`,
+    );
+  }
+}
+
+/** The stored state of some series: their rows and their applied events still in the duplicate window. */
+export interface StoredSeries {
+  series: SeriesRow[];
+  recentEvents: AppliedEvent[];
+}
+
 /** What the pipeline reads back at start-up. */
 export interface StoredState {
   series: SeriesRow[];
   values: Array<{ key: string; value: string }>;
-  /** Applied-event ids still inside the duplicate window. */
-  recentEvents: Array<{ eventId: string; occurredAt: number }>;
+  /** Applied events still inside the duplicate window. */
+  recentEvents: AppliedEvent[];
 }
 
 /**
@@ -151,8 +208,31 @@ export interface StoredState {
 export interface StateStore {
   /** Connects and applies pending migrations. */
   open(): Promise<void>;
+  /** Everything (start-up of a single process, tools, audits). */
   load(): Promise<StoredState>;
+  /**
+   * The rows of these series that exist (absent ones are simply missing) and their applied events still
+   * stored. A worker that takes over a shard reads the series it meets this way, lazily, in one call
+   * per batch.
+   */
+  loadSeries(keys: readonly SeriesKey[]): Promise<StoredSeries>;
+  /** The pipeline-wide values stored under these keys (absent ones are missing). */
+  loadValues(keys: readonly string[]): Promise<Array<{ key: string; value: string }>>;
   loadCheckpoint(shardId: string): Promise<ExtendedSequenceNumber | null>;
   commit(batch: BatchCommit): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---- per-series metrics ------------------------------------------------------------------------
+
+/**
+ * A time-series sink for per-SKU metrics (Timestream): after each batch it receives the rows of the
+ * series the batch changed, before the batch commits. Like an alert sink, a failure holds the
+ * checkpoint back and the batch is retried, so writes must be idempotent (same series, same event
+ * time, same values).
+ */
+export interface SeriesMetricsSink {
+  readonly name: string;
+  write(rows: readonly SeriesRow[]): Promise<void>;
   close(): Promise<void>;
 }

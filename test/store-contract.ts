@@ -12,12 +12,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ExtendedSequenceNumber } from '../pipeline/lifecycle.js';
 import type {
   Anomaly,
+  AppliedEvent,
   BatchCommit,
   DeadLetter,
   SeriesRow,
   StateStore,
   StoredState,
 } from '../pipeline/ports.js';
+import { StaleCheckpointError } from '../pipeline/ports.js';
 
 /**
  * What the contract reads besides `load()`: dead letters and the anomaly log, in any order.
@@ -143,8 +145,8 @@ function fullBatch(sequenceNumber: string, tag: string): BatchCommit {
     series: [seriesRow('SKU-1', 'WH-1', { onHand: Number(sequenceNumber) }), seriesRow(`SKU-${tag}`, 'WH-2')],
     values: [{ key: 'catalog', value: `{"tag":"${tag}"}` }],
     appliedEvents: [
-      { eventId: `evt-${tag}-1`, occurredAt: T0 + 1 },
-      { eventId: `evt-${tag}-2`, occurredAt: T0 + 2 },
+      { eventId: `evt-${tag}-1`, occurredAt: T0 + 1, sku: 'SKU-1', warehouse: 'WH-1' },
+      { eventId: `evt-${tag}-2`, occurredAt: T0 + 2, sku: `SKU-${tag}`, warehouse: 'WH-2' },
     ],
     deadLetters: [deadLetter(`9${sequenceNumber}`)],
     anomalies: [anomaly(`anomaly-${tag}`)],
@@ -206,7 +208,7 @@ async function snapshot(store: InspectableStateStore): Promise<Snapshot> {
 class ModelStore {
   readonly series = new Map<string, SeriesRow>();
   readonly values = new Map<string, string>();
-  readonly events = new Map<string, number>();
+  readonly events = new Map<string, AppliedEvent>();
   readonly checkpoints = new Map<string, ExtendedSequenceNumber>();
   readonly deadLetters = new Map<string, DeadLetter>();
   readonly anomalies = new Map<string, Anomaly>();
@@ -214,10 +216,9 @@ class ModelStore {
   commit(b: BatchCommit): void {
     for (const s of b.series) this.series.set(seriesKey(s), s);
     for (const v of b.values) this.values.set(v.key, v.value);
-    for (const e of b.appliedEvents)
-      if (!this.events.has(e.eventId)) this.events.set(e.eventId, e.occurredAt);
+    for (const e of b.appliedEvents) if (!this.events.has(e.eventId)) this.events.set(e.eventId, { ...e });
     if (b.forgetEventsBefore !== undefined) {
-      for (const [id, at] of this.events) if (at < b.forgetEventsBefore) this.events.delete(id);
+      for (const [id, e] of this.events) if (e.occurredAt < b.forgetEventsBefore) this.events.delete(id);
     }
     for (const d of b.deadLetters)
       if (!this.deadLetters.has(deadLetterKey(d))) this.deadLetters.set(deadLetterKey(d), d);
@@ -232,7 +233,7 @@ class ModelStore {
       state: normalState({
         series: [...this.series.values()],
         values: [...this.values].map(([key, value]) => ({ key, value })),
-        recentEvents: [...this.events].map(([eventId, occurredAt]) => ({ eventId, occurredAt })),
+        recentEvents: [...this.events.values()].map((e) => ({ ...e })),
       }),
       checkpoints,
       deadLetters: normalDeadLetters([...this.deadLetters.values()]),
@@ -356,7 +357,12 @@ const scenarioArb = fc
           ? [...b.series, { ...seriesRow('x', 'y'), sku: null as unknown as string }]
           : b.series,
         values: b.values,
-        appliedEvents: b.events.map((i) => ({ eventId: `evt-${i}`, occurredAt: s.eventTimes[i] as number })),
+        appliedEvents: b.events.map((i) => ({
+          eventId: `evt-${i}`,
+          occurredAt: s.eventTimes[i] as number,
+          sku: `SKU-${i % 3}`,
+          warehouse: `WH-${i % 2}`,
+        })),
         ...(b.forgetEventsBefore === undefined ? {} : { forgetEventsBefore: b.forgetEventsBefore }),
         deadLetters: b.deadLetters.map((i) => deadLetterPool[i] as DeadLetter),
         anomalies: b.anomalies.map((i) => s.anomalies[i] as Anomaly),
@@ -457,8 +463,8 @@ export function stateStoreContract<S extends InspectableStateStore>(
           { key: 'large', value: 'x'.repeat(200_000) },
         ],
         appliedEvents: [
-          { eventId: 'evt-1', occurredAt: T0 },
-          { eventId: 'evt-2', occurredAt: T0 + 1 },
+          { eventId: 'evt-1', occurredAt: T0, sku: 'SKU-1', warehouse: 'WH-1' },
+          { eventId: 'evt-2', occurredAt: T0 + 1, sku: 'SKU-1', warehouse: 'WH-1' },
         ],
         deadLetters: [
           deadLetter('17'),
@@ -528,6 +534,103 @@ export function stateStoreContract<S extends InspectableStateStore>(
       expect(await store.loadCheckpoint('shard-never-seen')).toBeNull();
     });
 
+    it('loadSeries reads exactly the named series and their applied events; loadValues the named keys', async () => {
+      const store = await fresh();
+      const rows = [
+        seriesRow('SKU-1', 'WH-1', { onHand: 1 }),
+        seriesRow('SKU-1', 'WH-2', { onHand: 2 }),
+        seriesRow('SKU-2', 'WH-1', { onHand: 3, lastCountQuantity: null }),
+        // Keys that a naive concatenation would confuse with SKU-1 × WH-1.
+        seriesRow('SKU-1W', 'H-1', { onHand: 4 }),
+      ];
+      await store.commit(
+        batch({
+          series: rows,
+          values: [
+            { key: 'router/shard-0', value: 'r0' },
+            { key: 'router/shard-1', value: 'r1' },
+          ],
+          appliedEvents: [
+            { eventId: 'a', occurredAt: T0, sku: 'SKU-1', warehouse: 'WH-1' },
+            { eventId: 'b', occurredAt: T0 + 1, sku: 'SKU-1', warehouse: 'WH-2' },
+            { eventId: 'c', occurredAt: T0 + 2, sku: 'SKU-1', warehouse: 'WH-1' },
+            { eventId: 'd', occurredAt: T0 + 3, sku: 'SKU-1W', warehouse: 'H-1' },
+          ],
+        }),
+      );
+      const got = await store.loadSeries([
+        { sku: 'SKU-1', warehouse: 'WH-1' },
+        { sku: 'SKU-2', warehouse: 'WH-1' },
+        { sku: 'SKU-9', warehouse: 'WH-1' },
+      ]);
+      const byKey = (a: { sku: string; warehouse: string }, b: { sku: string; warehouse: string }) =>
+        `${a.sku}|${a.warehouse}`.localeCompare(`${b.sku}|${b.warehouse}`);
+      expect([...got.series].sort(byKey)).toEqual([rows[0], rows[2]]);
+      expect(got.recentEvents.map((e) => e.eventId).sort()).toEqual(['a', 'c']);
+      expect(got.recentEvents.find((e) => e.eventId === 'c')).toEqual({
+        eventId: 'c',
+        occurredAt: T0 + 2,
+        sku: 'SKU-1',
+        warehouse: 'WH-1',
+      });
+      expect(await store.loadSeries([])).toEqual({ series: [], recentEvents: [] });
+      // Many keys at once (more than one IN list).
+      const many = Array.from({ length: 1_200 }, (_, i) => ({ sku: `SKU-${i}`, warehouse: 'WH-1' }));
+      expect((await store.loadSeries(many)).series.map((r) => r.onHand).sort()).toEqual([1, 3]);
+
+      expect(await store.loadValues(['router/shard-1', 'router/none'])).toEqual([
+        { key: 'router/shard-1', value: 'r1' },
+      ]);
+      expect(await store.loadValues([])).toEqual([]);
+    });
+
+    it('fencing: a commit whose expectedCheckpoint is not the stored one writes nothing and says so', async () => {
+      const store = await fresh();
+      const at = (n: string, sub = 0) => ({ sequenceNumber: n, subSequenceNumber: sub });
+      // No checkpoint yet: null is the expectation that holds.
+      await store.commit(batch({ shardId: 'shard-0', checkpoint: at('10'), expectedCheckpoint: null }));
+      await expect(
+        store.commit(batch({ shardId: 'shard-0', checkpoint: at('11'), expectedCheckpoint: null })),
+      ).rejects.toBeInstanceOf(StaleCheckpointError);
+      const before = await store.load();
+      // Worker A and worker B both resumed from 10; B committed 20 first; A's 15 must not land.
+      await store.commit(
+        batch({
+          shardId: 'shard-0',
+          checkpoint: at('20'),
+          expectedCheckpoint: at('10'),
+          series: [seriesRow('SKU-1', 'WH-1', { onHand: 20 })],
+        }),
+      );
+      const afterB = await store.load();
+      expect(afterB).not.toEqual(before);
+      const stale = store.commit(
+        batch({
+          shardId: 'shard-0',
+          checkpoint: at('15'),
+          expectedCheckpoint: at('10'),
+          series: [seriesRow('SKU-1', 'WH-1', { onHand: 15 })],
+          appliedEvents: [{ eventId: 'late', occurredAt: T0, sku: 'SKU-1', warehouse: 'WH-1' }],
+          deadLetters: [deadLetter('15')],
+          anomalies: [anomaly('stale')],
+        }),
+      );
+      await expect(stale).rejects.toBeInstanceOf(StaleCheckpointError);
+      await expect(stale).rejects.toMatchObject({ shardId: 'shard-0', actual: at('20'), expected: at('10') });
+      expect(await store.load()).toEqual(afterB);
+      expect(await store.loadCheckpoint('shard-0')).toEqual(at('20'));
+      expect(await store.countDeadLetters()).toBe(0);
+      expect(await store.listAnomalies()).toEqual([]);
+      // The sub-sequence number is part of the position.
+      await expect(
+        store.commit(batch({ shardId: 'shard-0', checkpoint: at('21'), expectedCheckpoint: at('20', 1) })),
+      ).rejects.toBeInstanceOf(StaleCheckpointError);
+      await store.commit(batch({ shardId: 'shard-0', checkpoint: at('21'), expectedCheckpoint: at('20') }));
+      // Other shards are not affected, and a commit without expectation is not fenced.
+      await store.commit(batch({ shardId: 'shard-1', checkpoint: at('5') }));
+      expect(await store.loadCheckpoint('shard-1')).toEqual(at('5'));
+    });
+
     it('is idempotent: the same batch committed twice leaves the same state, without duplicates', async () => {
       const store = await fresh();
       const b = fullBatch('5', 'a');
@@ -542,7 +645,10 @@ export function stateStoreContract<S extends InspectableStateStore>(
       // A later batch that repeats some of them (a partial replay) adds only what is new.
       await store.commit({
         ...fullBatch('6', 'b'),
-        appliedEvents: [...b.appliedEvents, { eventId: 'evt-new', occurredAt: T0 + 3 }],
+        appliedEvents: [
+          ...b.appliedEvents,
+          { eventId: 'evt-new', occurredAt: T0 + 3, sku: 'SKU-1', warehouse: 'WH-1' },
+        ],
         deadLetters: [...b.deadLetters, deadLetter('96')],
         anomalies: [...b.anomalies, anomaly('anomaly-b')],
       });
@@ -560,29 +666,31 @@ export function stateStoreContract<S extends InspectableStateStore>(
       await store.commit(
         batch({
           appliedEvents: [
-            { eventId: 'e100', occurredAt: 100 },
-            { eventId: 'e200', occurredAt: 200 },
-            { eventId: 'e300', occurredAt: 300 },
+            { eventId: 'e100', occurredAt: 100, sku: 'SKU-1', warehouse: 'WH-1' },
+            { eventId: 'e200', occurredAt: 200, sku: 'SKU-1', warehouse: 'WH-1' },
+            { eventId: 'e300', occurredAt: 300, sku: 'SKU-1', warehouse: 'WH-1' },
           ],
         }),
       );
       // Without forgetEventsBefore, nothing is forgotten.
-      await store.commit(batch({ appliedEvents: [{ eventId: 'e50', occurredAt: 50 }] }));
+      await store.commit(
+        batch({ appliedEvents: [{ eventId: 'e50', occurredAt: 50, sku: 'SKU-1', warehouse: 'WH-1' }] }),
+      );
       expect((await store.load()).recentEvents).toHaveLength(4);
 
       await store.commit(
         batch({
           appliedEvents: [
-            { eventId: 'e150', occurredAt: 150 },
-            { eventId: 'e400', occurredAt: 400 },
+            { eventId: 'e150', occurredAt: 150, sku: 'SKU-1', warehouse: 'WH-1' },
+            { eventId: 'e400', occurredAt: 400, sku: 'SKU-1', warehouse: 'WH-1' },
           ],
           forgetEventsBefore: 200,
         }),
       );
       expect(normalState(await store.load()).recentEvents).toEqual([
-        { eventId: 'e200', occurredAt: 200 },
-        { eventId: 'e300', occurredAt: 300 },
-        { eventId: 'e400', occurredAt: 400 },
+        { eventId: 'e200', occurredAt: 200, sku: 'SKU-1', warehouse: 'WH-1' },
+        { eventId: 'e300', occurredAt: 300, sku: 'SKU-1', warehouse: 'WH-1' },
+        { eventId: 'e400', occurredAt: 400, sku: 'SKU-1', warehouse: 'WH-1' },
       ]);
     });
 
@@ -599,7 +707,10 @@ export function stateStoreContract<S extends InspectableStateStore>(
           'an applied event without an id',
           (b) => ({
             ...b,
-            appliedEvents: [...b.appliedEvents, { eventId: null as unknown as string, occurredAt: T0 }],
+            appliedEvents: [
+              ...b.appliedEvents,
+              { eventId: null as unknown as string, occurredAt: T0, sku: 'SKU-1', warehouse: 'WH-1' },
+            ],
           }),
         ],
         [

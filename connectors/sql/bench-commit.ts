@@ -52,6 +52,8 @@ export function benchBatch(
   const appliedEvents = Array.from({ length: sizes.events }, (_, e) => ({
     eventId: `evt-${i.toString(36)}-${e.toString(36)}-7f3a9c2e4b1d`,
     occurredAt: t0 + e * eventSpacingMs,
+    sku: `SKU-${e % sizes.series}`,
+    warehouse: 'WH-1',
   }));
   const anomalies: Anomaly[] = Array.from({ length: sizes.anomalies }, (_, a) => ({
     id: `shrinkage|SKU-${a}|WH-1|${appliedEvents[a]?.eventId ?? a}`,

@@ -201,6 +201,40 @@ function initialSchema(dialect: SqlDialect): Migration {
 }
 
 /**
+ * Migration 2: applied events remember their series, so that a worker taking over a shard can read
+ * the duplicate window of exactly the series it meets (`loadSeries`), not the whole table.
+ */
+function appliedEventsBySeries(dialect: SqlDialect): Migration {
+  const t = columnTypes(dialect);
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Rows written before this migration have no series: '' keeps them out of every series' window
+      // (they still age out through forgetEventsBefore).
+      await db.schema
+        .alterTable('applied_events')
+        .addColumn('sku', t.key, (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema
+        .alterTable('applied_events')
+        .addColumn('warehouse', t.key, (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema
+        .createIndex('applied_events_series')
+        .on('applied_events')
+        .columns(['sku', 'warehouse'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      // MySQL names the table of an index to drop; SQLite refuses the clause.
+      const drop = db.schema.dropIndex('applied_events_series');
+      await (dialect === 'mysql' ? drop.on('applied_events') : drop).execute();
+      await db.schema.alterTable('applied_events').dropColumn('warehouse').execute();
+      await db.schema.alterTable('applied_events').dropColumn('sku').execute();
+    },
+  };
+}
+
+/**
  * The store's migrations for a dialect, by name. Names sort in the order they apply (Kysely runs them
  * alphabetically), so a new one is `0002_…`; never edit one that has shipped.
  *
@@ -212,6 +246,7 @@ function initialSchema(dialect: SqlDialect): Migration {
 export function storeMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001_initial': initialSchema(dialect),
+    '0002_applied_events_series': appliedEventsBySeries(dialect),
   };
 }
 

@@ -63,12 +63,17 @@ export interface StateValuesTable {
  *
  * @example
  * ```ts
- * const row: AppliedEventsTable = { event_id: 'evt-1', occurred_at: 1_700_000_000_000 };
+ * const row: AppliedEventsTable = {
+ *   event_id: 'evt-1', occurred_at: 1_700_000_000_000, sku: 'SKU-1', warehouse: 'WH-1',
+ * };
  * ```
  */
 export interface AppliedEventsTable {
   event_id: string;
   occurred_at: number;
+  /** The series the event applied to (indexed with `warehouse`): migration 0002. */
+  sku: string;
+  warehouse: string;
 }
 
 /**

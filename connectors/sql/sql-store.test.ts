@@ -200,7 +200,12 @@ describe('SqlStateStore on SQLite', () => {
   it('chunks multi-row inserts under maxParameters and still writes every row', async () => {
     const { store, executed } = await open(instrumentedStore({ maxParameters: 25 }));
     const rows = Array.from({ length: 37 }, (_, i) => series(i));
-    const events = Array.from({ length: 1_001 }, (_, i) => ({ eventId: `e${i}`, occurredAt: i }));
+    const events = Array.from({ length: 1_001 }, (_, i) => ({
+      eventId: `e${i}`,
+      occurredAt: i,
+      sku: 'SKU-1',
+      warehouse: 'WH-1',
+    }));
     const letters = Array.from({ length: 9 }, (_, i) => deadLetter(String(i)));
     executed.length = 0;
     await store.commit(batch({ series: rows, appliedEvents: events, deadLetters: letters }));
@@ -234,7 +239,12 @@ describe('SqlStateStore on SQLite', () => {
       batch({
         checkpoint: { sequenceNumber: String(n), subSequenceNumber: 0 },
         series: Array.from({ length: 600 }, (_, i) => series(i, { onHand: n })),
-        appliedEvents: Array.from({ length: 5_000 }, (_, i) => ({ eventId: `e${n}-${i}`, occurredAt: i })),
+        appliedEvents: Array.from({ length: 5_000 }, (_, i) => ({
+          eventId: `e${n}-${i}`,
+          occurredAt: i,
+          sku: `SKU-${i % 7}`,
+          warehouse: 'WH-1',
+        })),
       });
     await store.commit(shape(1));
     const before = prepared.length;
@@ -254,7 +264,7 @@ describe('SqlStateStore on SQLite', () => {
         batch({
           series: [series(1)],
           values: [{ key: 'k', value: 'v1' }],
-          appliedEvents: [{ eventId: 'a', occurredAt: 1 }],
+          appliedEvents: [{ eventId: 'a', occurredAt: 1, sku: 'SKU-1', warehouse: 'WH-1' }],
         }),
       );
       const state = await store.load();
@@ -265,7 +275,7 @@ describe('SqlStateStore on SQLite', () => {
             checkpoint: { sequenceNumber: '2', subSequenceNumber: 0 },
             series: [series(1, { onHand: 99 }), series(2)],
             values: [{ key: 'k', value: 'v2' }],
-            appliedEvents: [{ eventId: 'b', occurredAt: 5 }],
+            appliedEvents: [{ eventId: 'b', occurredAt: 5, sku: 'SKU-1', warehouse: 'WH-1' }],
             forgetEventsBefore: 3,
             deadLetters: [deadLetter('5')],
             anomalies: [anomaly('x')],
@@ -290,8 +300,8 @@ describe('SqlStateStore on SQLite', () => {
           { key: 'k', value: 'last' },
         ],
         appliedEvents: [
-          { eventId: 'e', occurredAt: 1 },
-          { eventId: 'e', occurredAt: 2 },
+          { eventId: 'e', occurredAt: 1, sku: 'SKU-1', warehouse: 'WH-1' },
+          { eventId: 'e', occurredAt: 2, sku: 'SKU-1', warehouse: 'WH-1' },
         ],
         deadLetters: [deadLetter('1', { reason: 'first' }), deadLetter('1', { reason: 'second' })],
         anomalies: [anomaly('a', { score: 0.1 }), anomaly('a', { score: 0.9 })],
@@ -303,7 +313,7 @@ describe('SqlStateStore on SQLite', () => {
       ['SKU-2', 2],
     ]);
     expect(state.values).toEqual([{ key: 'k', value: 'last' }]);
-    expect(state.recentEvents).toEqual([{ eventId: 'e', occurredAt: 1 }]);
+    expect(state.recentEvents).toEqual([{ eventId: 'e', occurredAt: 1, sku: 'SKU-1', warehouse: 'WH-1' }]);
     expect((await store.listDeadLetters()).map((d) => d.reason)).toEqual(['first']);
     expect((await store.listAnomalies()).map((a) => a.score)).toEqual([0.1]);
   });
@@ -406,7 +416,7 @@ describe('SqlStateStore SQL on the MySQL dialect', () => {
   it('migrates with MariaDB-compatible types and a binary collation, and no SQLite-only DDL', async () => {
     const { store, driver } = await open(mysqlRecorder());
     const ddl = driver.queries.map((q) => q.sql).filter((s) => /^create (table|index) `(?!kysely)/.test(s));
-    expect(ddl).toHaveLength(8);
+    expect(ddl).toHaveLength(9);
     const series = ddl.find((s) => s.startsWith('create table `series`')) ?? '';
     expect(series).toContain('`sku` varchar(191) not null');
     expect(series).toContain('`on_hand` double precision not null');
@@ -430,7 +440,7 @@ describe('SqlStateStore SQL on the MySQL dialect', () => {
       batch({
         series: [series(1)],
         values: [{ key: 'k', value: 'v' }],
-        appliedEvents: [{ eventId: 'e', occurredAt: 1 }],
+        appliedEvents: [{ eventId: 'e', occurredAt: 1, sku: 'SKU-1', warehouse: 'WH-1' }],
         forgetEventsBefore: 0,
         deadLetters: [deadLetter('1')],
         anomalies: [anomaly('a')],

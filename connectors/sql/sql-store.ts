@@ -13,16 +13,27 @@ import {
   type Transaction,
 } from 'kysely';
 import type { ExtendedSequenceNumber } from '../../pipeline/lifecycle.js';
-import type {
-  Anomaly,
-  BatchCommit,
-  DeadLetter,
-  SeriesRow,
-  StateStore,
-  StoredState,
+import {
+  type Anomaly,
+  type AppliedEvent,
+  type BatchCommit,
+  type DeadLetter,
+  type SeriesKey,
+  type SeriesRow,
+  StaleCheckpointError,
+  type StateStore,
+  type StoredSeries,
+  type StoredState,
 } from '../../pipeline/ports.js';
 import { migrateStoreToLatest } from './migrations.js';
-import type { AnomaliesTable, Database, DeadLettersTable, SeriesTable, SqlDialect } from './schema.js';
+import type {
+  AnomaliesTable,
+  AppliedEventsTable,
+  Database,
+  DeadLettersTable,
+  SeriesTable,
+  SqlDialect,
+} from './schema.js';
 
 /**
  * The most bound parameters one statement may carry: SQLite (3.32+, and the copy better-sqlite3
@@ -49,6 +60,9 @@ export const DEFAULT_MAX_PARAMETERS = 8_000;
  * ```
  */
 export const DEFAULT_MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
+
+/** Series keys (or value keys) per `IN` list: 2 parameters each, far below every dialect's limit. */
+const KEYS_PER_QUERY = 500;
 
 /**
  * Options of {@link SqlStateStore}.
@@ -123,7 +137,7 @@ const VALUES: WriteSpec<'state_values'> = {
 };
 const APPLIED_EVENTS: WriteSpec<'applied_events'> = {
   table: 'applied_events',
-  columns: ['event_id', 'occurred_at'],
+  columns: ['event_id', 'occurred_at', 'sku', 'warehouse'],
   key: ['event_id'],
   onConflict: 'ignore',
 };
@@ -286,6 +300,10 @@ function toSeriesRow(r: Selectable<SeriesTable>): SeriesRow {
   };
 }
 
+function toAppliedEvent(e: Selectable<AppliedEventsTable>): AppliedEvent {
+  return { eventId: e.event_id, occurredAt: e.occurred_at, sku: e.sku, warehouse: e.warehouse };
+}
+
 function toDeadLetter(r: Selectable<DeadLettersTable>): DeadLetter {
   return {
     shardId: r.shard_id,
@@ -400,15 +418,83 @@ export class SqlStateStore implements StateStore {
         values: await trx.selectFrom('state_values').select(['key', 'value']).orderBy('key').execute(),
         events: await trx
           .selectFrom('applied_events')
-          .select(['event_id', 'occurred_at'])
+          .select(['event_id', 'occurred_at', 'sku', 'warehouse'])
           .orderBy('event_id')
           .execute(),
       }));
     return {
       series: series.map(toSeriesRow),
       values: values.map((v) => ({ key: v.key, value: v.value })),
-      recentEvents: events.map((e) => ({ eventId: e.event_id, occurredAt: e.occurred_at })),
+      recentEvents: events.map(toAppliedEvent),
     };
+  }
+
+  /**
+   * The rows of these series that exist, and their applied events still stored, in one read
+   * transaction (keys in chunks of {@link KEYS_PER_QUERY}).
+   *
+   * @example
+   * ```ts
+   * const { series, recentEvents } = await store.loadSeries([{ sku: 'SKU-1', warehouse: 'WH-1' }]);
+   * ```
+   */
+  async loadSeries(keys: readonly SeriesKey[]): Promise<StoredSeries> {
+    const db = this.#openDb();
+    if (keys.length === 0) return { series: [], recentEvents: [] };
+    return db.transaction().execute(async (trx) => {
+      const series: SeriesRow[] = [];
+      const recentEvents: AppliedEvent[] = [];
+      for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
+        const chunk = keys.slice(i, i + KEYS_PER_QUERY);
+        const rows = await trx
+          .selectFrom('series')
+          .selectAll()
+          .where((eb) =>
+            eb(
+              eb.refTuple('sku', 'warehouse'),
+              'in',
+              chunk.map((k) => eb.tuple(k.sku, k.warehouse)),
+            ),
+          )
+          .execute();
+        for (const r of rows) series.push(toSeriesRow(r));
+        const events = await trx
+          .selectFrom('applied_events')
+          .select(['event_id', 'occurred_at', 'sku', 'warehouse'])
+          .where((eb) =>
+            eb(
+              eb.refTuple('sku', 'warehouse'),
+              'in',
+              chunk.map((k) => eb.tuple(k.sku, k.warehouse)),
+            ),
+          )
+          .execute();
+        for (const e of events) recentEvents.push(toAppliedEvent(e));
+      }
+      return { series, recentEvents };
+    });
+  }
+
+  /**
+   * The values stored under these keys (absent keys are missing from the result).
+   *
+   * @example
+   * ```ts
+   * const [router] = await store.loadValues(['router/shardId-000000000000']);
+   * ```
+   */
+  async loadValues(keys: readonly string[]): Promise<Array<{ key: string; value: string }>> {
+    const db = this.#openDb();
+    const out: Array<{ key: string; value: string }> = [];
+    for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
+      const rows = await db
+        .selectFrom('state_values')
+        .select(['key', 'value'])
+        .where('key', 'in', keys.slice(i, i + KEYS_PER_QUERY))
+        .execute();
+      for (const r of rows) out.push({ key: r.key, value: r.value });
+    }
+    return out;
   }
 
   /**
@@ -455,6 +541,27 @@ export class SqlStateStore implements StateStore {
     const { appliedEvents: events, deadLetters, anomalies } = batch;
 
     await db.transaction().execute(async (trx) => {
+      if (batch.expectedCheckpoint !== undefined) {
+        // Fencing first, holding the checkpoint row (MySQL: FOR UPDATE; SQLite: the write lock is
+        // taken by the first write below, and SQLite has one writer at a time anyway).
+        let query = trx
+          .selectFrom('checkpoints')
+          .select(['sequence_number', 'sub_sequence_number'])
+          .where('shard_id', '=', batch.shardId);
+        if (this.dialect === 'mysql') query = query.forUpdate();
+        const row = await query.executeTakeFirst();
+        const actual =
+          row === undefined
+            ? null
+            : { sequenceNumber: row.sequence_number, subSequenceNumber: row.sub_sequence_number };
+        const expected = batch.expectedCheckpoint;
+        const same =
+          actual === null || expected === null
+            ? actual === expected
+            : actual.sequenceNumber === expected.sequenceNumber &&
+              actual.subSequenceNumber === expected.subSequenceNumber;
+        if (!same) throw new StaleCheckpointError(batch.shardId, expected, actual);
+      }
       await this.#write(
         trx,
         SERIES,
@@ -476,7 +583,12 @@ export class SqlStateStore implements StateStore {
       await this.#write(
         trx,
         APPLIED_EVENTS,
-        events.map((e) => ({ event_id: e.eventId, occurred_at: e.occurredAt })),
+        events.map((e) => ({
+          event_id: e.eventId,
+          occurred_at: e.occurredAt,
+          sku: e.sku,
+          warehouse: e.warehouse,
+        })),
       );
       if (batch.forgetEventsBefore !== undefined) {
         await trx.deleteFrom('applied_events').where('occurred_at', '<', batch.forgetEventsBefore).execute();

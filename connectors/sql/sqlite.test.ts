@@ -36,7 +36,12 @@ function batch(i: number, shardId = 'shard-0'): BatchCommit {
       },
     ],
     values: [{ key: 'counter', value: String(i) }],
-    appliedEvents: Array.from({ length: 200 }, (_, e) => ({ eventId: `${i}-${e}`, occurredAt: i })),
+    appliedEvents: Array.from({ length: 200 }, (_, e) => ({
+      eventId: `${i}-${e}`,
+      occurredAt: i,
+      sku: 'SKU-1',
+      warehouse: 'WH-1',
+    })),
     deadLetters: [],
     anomalies: [],
   };
@@ -138,7 +143,7 @@ describe('durability across a process crash', () => {
              series: [{ sku: 'SKU-1', warehouse: 'WH-1', onHand: i, reserved: 0, inbound: 0,
                lastCountQuantity: null, lastCountAt: null, salesVelocity: 0, lastEventAt: i, model: '{}' }],
              values: [{ key: 'counter', value: String(i) }],
-             appliedEvents: Array.from({ length: 200 }, (_, e) => ({ eventId: i + '-' + e, occurredAt: i })),
+             appliedEvents: Array.from({ length: 200 }, (_, e) => ({ eventId: i + '-' + e, occurredAt: i, sku: 'SKU-1', warehouse: 'WH-1' })),
              deadLetters: [], anomalies: [],
            });
            process.stdout.write(i + '\\n');

@@ -10,7 +10,9 @@
 import { z } from 'zod';
 import { ANOMALY_TYPES, type Severity } from '../ports.js';
 import { DetectionConfigSchema } from './detection.js';
-import { bool, httpUrl, int, num, oneOf, text } from './leaves.js';
+import { bool, int, num, oneOf, text } from './leaves.js';
+import { SINK_VARIANTS } from './sinks.js';
+import { STORE_VARIANTS } from './stores.js';
 
 // ---- source --------------------------------------------------------------------------------------
 
@@ -54,15 +56,8 @@ const BatchConfigSchema = z.strictObject({
   maxWaitMs: int(0, 3_600_000).default(200),
 });
 
-// ---- store ---------------------------------------------------------------------------------------
+// ---- store (variants in stores.ts) ----------------------------------------------------------
 
-const SqliteStoreSchema = z.strictObject({
-  type: z.literal('sqlite'),
-  path: text('a file path').default('data/shelfwatch.db'),
-});
-
-/** Every store variant; MySQL and DynamoDB join this list. */
-const STORE_VARIANTS = [SqliteStoreSchema] as const;
 const StoreConfigSchema = z.discriminatedUnion('type', STORE_VARIANTS);
 
 // ---- alerts --------------------------------------------------------------------------------------
@@ -72,28 +67,7 @@ const ANOMALY_TYPE_NAMES = ANOMALY_TYPES;
 
 const SEVERITY_NAMES = ['critical', 'warning', 'info'] as const satisfies readonly Severity[];
 
-const ConsoleSinkSchema = z.strictObject({
-  type: z.literal('console'),
-  name: text('a sink name').optional(),
-});
-
-const FileSinkSchema = z.strictObject({
-  type: z.literal('file'),
-  name: text('a sink name').optional(),
-  path: text('a file path'),
-});
-
-const WebhookSinkSchema = z.strictObject({
-  type: z.literal('webhook'),
-  name: text('a sink name').optional(),
-  /** Secret: Slack-style webhook URLs carry their credential in the path. */
-  url: httpUrl(),
-  /** Extra request headers (typically an authorization header): every value is treated as secret. */
-  headers: z.record(z.string(), z.string({ error: 'must be a string' })).optional(),
-});
-
-/** Every sink variant; SNS, Slack and email sinks join this list. */
-const SINK_VARIANTS = [ConsoleSinkSchema, FileSinkSchema, WebhookSinkSchema] as const;
+// Sink variants live in sinks.ts.
 
 /** A sink, with `name` defaulting to its type (routes refer to sinks by name). */
 const SinkConfigSchema = z

@@ -131,6 +131,7 @@ export class InventoryDetector {
   private deliveries = new Float64Array(2 * DELIVERY_WINDOW);
   private deliveryHead = 0;
   private deliveryCount = 0;
+  private packVersion = 0;
 
   constructor(
     private readonly state: InventoryState,
@@ -148,6 +149,20 @@ export class InventoryDetector {
   /** Case pack of a SKU, learned from supplier lines (the normalizer's lookup). */
   casePack(sku: string): number | undefined {
     return this.skus.get(sku)?.casePack;
+  }
+
+  /**
+   * Counts changes of any learned case pack: a record normalized before the count moved may convert
+   * cases differently now (the engine normalizes a batch ahead to prefetch its series).
+   */
+  get casePackVersion(): number {
+    return this.packVersion;
+  }
+
+  private learnCasePack(f: SkuFacts, pack: number): void {
+    if (f.casePack === pack) return;
+    f.casePack = pack;
+    this.packVersion++;
   }
 
   private ensure(s: number): void {
@@ -463,7 +478,7 @@ export class InventoryDetector {
 
   private onPurchaseOrder(e: InventoryEvent, s: number, out: Anomaly[]): void {
     const f = this.facts(e.sku);
-    if (e.casePack !== undefined && e.casePack > 0) f.casePack = e.casePack;
+    if (e.casePack !== undefined && e.casePack > 0) this.learnCasePack(f, e.casePack);
     const cost = e.unitCost;
     if (cost === undefined || !(cost > 0)) return;
     let ratio: number;
@@ -510,7 +525,7 @@ export class InventoryDetector {
 
   private onShipNotice(e: InventoryEvent, s: number, out: Anomaly[]): void {
     const f = this.facts(e.sku);
-    if (e.casePack !== undefined && e.casePack > 0) f.casePack = e.casePack;
+    if (e.casePack !== undefined && e.casePack > 0) this.learnCasePack(f, e.casePack);
     const ordered = e.orderedQuantity;
     if (ordered === undefined || !(ordered > 0)) return;
     const fill = e.quantity / ordered;
@@ -597,7 +612,7 @@ export class InventoryDetector {
    * whose expected sales since its last sale are high, with stock to sell, has probably lost its feed.
    * Call it after each event; it works at most once per hour of event time.
    */
-  scanForSilence(previousWatermark: number): Anomaly[] {
+  scanForSilence(previousWatermark: number, owns: (s: number) => boolean = () => true): Anomaly[] {
     const now = this.watermark;
     if (!(this.t.silenceExpectedSales > 0)) return [];
     if (Math.floor(now / HOUR) === Math.floor(previousWatermark / HOUR)) return [];
@@ -612,6 +627,8 @@ export class InventoryDetector {
     for (let s = 0; s < c.size; s++) {
       const t0 = lastSale[s];
       if (!(now - t0 >= 3 * HOUR) || !(velocity[s] > 0) || !Number.isFinite(lastCountAt[s])) continue;
+      // Several detectors (one per shard) share the state: each scans the series of its shard.
+      if (!owns(s)) continue;
       this.ensure(s);
       if (this.silenceAlertedFor[s] === t0) continue;
       // Expected units since the last sale: the velocity, decaying as it does without sales (so that a
@@ -703,6 +720,7 @@ export class InventoryDetector {
     this.hourlyProfile = Float64Array.from(json.hourlyProfile);
     this.skus.clear();
     for (const [k, f] of json.skus) this.skus.set(k, f);
+    this.packVersion++;
     this.gapBaseline = RollingRobustZScore.fromJSON(json.gapBaseline);
     this.entryBaselines.clear();
     for (const [k, b] of json.entryBaselines) this.entryBaselines.set(k, RollingRobustZScore.fromJSON(b));

@@ -140,6 +140,22 @@ export class InventoryState {
     return s;
   }
 
+  /**
+   * Empties a tracked series' slot (as new), e.g. when the store says the series does not exist and
+   * the slot holds what another worker's ownership left behind.
+   */
+  reset(s: number): void {
+    for (const c of COLUMNS) this.cols[c][s] = 0;
+    this.cols.lastCountQuantity[s] = Number.NaN;
+    this.cols.lastCountAt[s] = Number.NEGATIVE_INFINITY;
+    this.cols.lastEventAt[s] = Number.NEGATIVE_INFINITY;
+    this.cols.velocityAt[s] = Number.NaN;
+    this.cols.lastSaleAt[s] = Number.NaN;
+    this.moveTimes.fill(Number.NEGATIVE_INFINITY, s * RECENT_MOVES, (s + 1) * RECENT_MOVES);
+    this.moveQty.fill(0, s * RECENT_MOVES, (s + 1) * RECENT_MOVES);
+    this.moveHead[s] = 0;
+  }
+
   /** The slot of a series, or undefined when it is not tracked. */
   find(sku: string, warehouse: string): number | undefined {
     return this.index.get(seriesKey(sku, warehouse));

@@ -3,12 +3,23 @@
  * for trying the pipeline without a disk. Commits are atomic (a copy is swapped in whole).
  */
 import type { ExtendedSequenceNumber } from '../lifecycle.js';
-import type { Anomaly, BatchCommit, DeadLetter, SeriesRow, StateStore, StoredState } from '../ports.js';
+import {
+  type Anomaly,
+  type AppliedEvent,
+  type BatchCommit,
+  type DeadLetter,
+  type SeriesKey,
+  type SeriesRow,
+  StaleCheckpointError,
+  type StateStore,
+  type StoredSeries,
+  type StoredState,
+} from '../ports.js';
 
 interface Snapshot {
   series: Map<string, SeriesRow>;
   values: Map<string, string>;
-  applied: Map<string, number>;
+  applied: Map<string, AppliedEvent>;
   checkpoints: Map<string, ExtendedSequenceNumber>;
   deadLetters: Map<string, DeadLetter>;
   anomalies: Map<string, Anomaly>;
@@ -43,8 +54,30 @@ export class MemoryStateStore implements StateStore {
     return {
       series: [...this.data.series.values()].map((r) => ({ ...r })),
       values: [...this.data.values].map(([key, value]) => ({ key, value })),
-      recentEvents: [...this.data.applied].map(([eventId, occurredAt]) => ({ eventId, occurredAt })),
+      recentEvents: [...this.data.applied.values()].map((e) => ({ ...e })),
     };
+  }
+
+  async loadSeries(keys: readonly SeriesKey[]): Promise<StoredSeries> {
+    const wanted = new Set(keys.map((k) => `${k.sku}|${k.warehouse}`));
+    const series: SeriesRow[] = [];
+    for (const key of wanted) {
+      const row = this.data.series.get(key);
+      if (row) series.push({ ...row });
+    }
+    const recentEvents = [...this.data.applied.values()]
+      .filter((e) => wanted.has(`${e.sku}|${e.warehouse}`))
+      .map((e) => ({ ...e }));
+    return { series, recentEvents };
+  }
+
+  async loadValues(keys: readonly string[]): Promise<Array<{ key: string; value: string }>> {
+    const out: Array<{ key: string; value: string }> = [];
+    for (const key of new Set(keys)) {
+      const value = this.data.values.get(key);
+      if (value !== undefined) out.push({ key, value });
+    }
+    return out;
   }
 
   async loadCheckpoint(shardId: string): Promise<ExtendedSequenceNumber | null> {
@@ -58,6 +91,16 @@ export class MemoryStateStore implements StateStore {
       this.failNextCommit = null;
       throw err;
     }
+    if (b.expectedCheckpoint !== undefined) {
+      const actual = this.data.checkpoints.get(b.shardId) ?? null;
+      const expected = b.expectedCheckpoint;
+      const same =
+        actual === null || expected === null
+          ? actual === expected
+          : actual.sequenceNumber === expected.sequenceNumber &&
+            actual.subSequenceNumber === expected.subSequenceNumber;
+      if (!same) throw new StaleCheckpointError(b.shardId, expected, actual);
+    }
     const next: Snapshot = {
       series: new Map(this.data.series),
       values: new Map(this.data.values),
@@ -68,10 +111,9 @@ export class MemoryStateStore implements StateStore {
     };
     for (const r of b.series) next.series.set(`${r.sku}|${r.warehouse}`, { ...r });
     for (const v of b.values) next.values.set(v.key, v.value);
-    for (const e of b.appliedEvents)
-      if (!next.applied.has(e.eventId)) next.applied.set(e.eventId, e.occurredAt);
+    for (const e of b.appliedEvents) if (!next.applied.has(e.eventId)) next.applied.set(e.eventId, { ...e });
     if (b.forgetEventsBefore !== undefined) {
-      for (const [id, t] of next.applied) if (t < b.forgetEventsBefore) next.applied.delete(id);
+      for (const [id, e] of next.applied) if (e.occurredAt < b.forgetEventsBefore) next.applied.delete(id);
     }
     for (const d of b.deadLetters) {
       const key = `${d.shardId}|${d.sequenceNumber}|${d.subSequenceNumber}`;
