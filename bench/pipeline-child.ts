@@ -14,7 +14,6 @@ import {
   InventoryEngine,
   type InventoryEvent,
   InventoryState,
-  MemoryStateStore,
   type StreamRecord,
 } from '../pipeline/index.js';
 

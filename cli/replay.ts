@@ -3,22 +3,35 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createKinesisClient } from '../connectors/kinesis/client.js';
-import { type ProducerRecord, partitionKeyOf, putRecords } from '../connectors/kinesis/producer.js';
+import { partitionKeysOf } from '../connectors/kinesis/partition.js';
+import { aggregateByKey, type ProducerRecord, putRecords } from '../connectors/kinesis/producer.js';
 import { numberFlag, parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './commands.js';
 import { compact, Progress } from './progress.js';
 
+/**
+ * The help of `shelfwatch replay`.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(`${REPLAY_HELP}\n`);
+ * ```
+ */
 export const REPLAY_HELP = `Usage: shelfwatch replay --input DIR|events.ndjson --to kinesis --stream NAME [options]
 
-Puts raw records on a Kinesis stream with PutRecords (at most 500 records and 5 MiB per call; records the
-service rejects are retried with back-off), partition key SKU × warehouse so that one item's events stay
-in order on one shard. For demos and load tests.
+Puts raw records on a Kinesis stream with PutRecords (at most 500 records and 5 MiB per call, and at most
+one record per partition key per call, so that records the service rejects are retried with back-off
+without overtaking the next record of their key), partition key SKU × warehouse so that one item's
+events stay in order on one shard. For demos and load tests.
 
 Options:
   --input PATH       a folder written by shelfwatch generate, or an NDJSON file of raw records (required)
   --to kinesis       the destination (required; Kinesis is the only one)
   --stream NAME      the stream (required)
-  --rate N           records per second (default 0: as fast as the stream takes them)
+  --rate N           user records (lines) per second (default 0: as fast as the stream takes them)
+  --aggregate        KPL-aggregate the records: each Kinesis record carries up to ~25 KB of lines of ONE
+                     partition key (consumers de-aggregate: the KCL, shelfwatch's Kinesis source
+                     and its Lambda handler)
   --endpoint URL     a Kinesis endpoint (default: AWS_ENDPOINT_URL_KINESIS or AWS's own)
   --region R         the AWS region (default: AWS_REGION / the AWS configuration)
   --quiet            no progress on stderr
@@ -26,9 +39,20 @@ Options:
 
 Credentials come from the standard AWS chain (environment, profile, instance role).`;
 
+/**
+ * `shelfwatch replay --to kinesis --stream NAME [--rate N] [--aggregate]`: puts a dataset's lines on a
+ * stream, plain or KPL-aggregated (one partition key per aggregate), and reports user records and
+ * Kinesis records.
+ *
+ * @example
+ * ```ts
+ * await replayCommand.run(['--input', 'data/demo', '--to', 'kinesis', '--stream', 'inventory', '--aggregate']);
+ * ```
+ */
 export const replayCommand: Command = {
   name: 'replay',
-  summary: 'put a generated dataset on a Kinesis stream (PutRecords, SKU × warehouse partition keys)',
+  summary:
+    'put a generated dataset on a Kinesis stream (PutRecords, SKU × warehouse keys, optional KPL aggregation)',
   async run(argv) {
     const values = parseCommandArgs(
       argv,
@@ -39,6 +63,7 @@ export const replayCommand: Command = {
         rate: { type: 'string' },
         endpoint: { type: 'string' },
         region: { type: 'string' },
+        aggregate: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
       },
       REPLAY_HELP,
@@ -58,37 +83,62 @@ export const replayCommand: Command = {
       ...(values.region ? { region: values.region } : {}),
     });
     const progress = new Progress('replay', process.stderr, !values.quiet);
+    const aggregate = values.aggregate === true;
     const started = Date.now();
-    let sent = 0;
+    let lines = 0;
+    let kinesisRecords = 0;
     let retried = 0;
     let chunk: ProducerRecord[] = [];
+    let chunkLines = 0;
     const flush = async (): Promise<void> => {
       if (chunk.length === 0) return;
-      const r = await putRecords(kinesis, chunk, { streamName: values.stream! });
-      sent += r.sent;
+      const r = await putRecords(kinesis, aggregate ? aggregateByKey(chunk) : chunk, {
+        streamName: values.stream!,
+      });
+      lines += chunkLines;
+      chunkLines = 0;
+      kinesisRecords += r.sent;
       retried += r.retried;
       chunk = [];
       if (rate > 0) {
         // Keep the average at the rate: wait until the wall clock has caught up with what was sent.
-        const due = started + (sent / rate) * 1000;
+        const due = started + (lines / rate) * 1000;
         if (due > Date.now()) await new Promise((res) => setTimeout(res, due - Date.now()));
       }
-      const perSecond = sent / Math.max(0.001, (Date.now() - started) / 1000);
-      progress.update(0, 0, `${compact(sent)} records, ${compact(perSecond)}/s, ${retried} retried`);
+      const perSecond = lines / Math.max(0.001, (Date.now() - started) / 1000);
+      progress.update(
+        0,
+        0,
+        `${compact(lines)} records in ${compact(kinesisRecords)} Kinesis records, ${compact(perSecond)}/s, ${retried} retried`,
+      );
     };
-    const chunkSize = rate > 0 ? Math.max(1, Math.min(500, Math.round(rate / 10))) : 500;
+    // Plain: a tenth of a second's worth per flush (or one full call). Aggregated: more lines per flush,
+    // so that each key gathers several of them per aggregate (half a second's worth at a rate, the way
+    // the KPL lingers before it sends), at the cost of that much latency.
+    const chunkSize = aggregate
+      ? rate > 0
+        ? Math.max(1, Math.min(10_000, Math.round(rate / 2)))
+        : 10_000
+      : rate > 0
+        ? Math.max(1, Math.min(500, Math.round(rate / 10)))
+        : 500;
     try {
       const rl = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
       for await (const line of rl) {
         if (line.trim() === '') continue;
-        chunk.push({ partitionKey: partitionKeyOf(line), data: Buffer.from(line, 'utf8') });
+        // One record per series of the line (an order of several items goes to each item's shard).
+        const data = Buffer.from(line, 'utf8');
+        for (const partitionKey of partitionKeysOf(line)) chunk.push({ partitionKey, data });
+        chunkLines++;
         if (chunk.length >= chunkSize) await flush();
       }
       await flush();
     } finally {
       kinesis.destroy();
     }
-    progress.done(`${sent} records → kinesis stream ${values.stream} (${retried} retried)`);
+    progress.done(
+      `${lines} records in ${kinesisRecords} Kinesis records → kinesis stream ${values.stream} (${retried} retried)`,
+    );
     return 0;
   },
 };

@@ -1,18 +1,16 @@
 /** `shelfwatch run`: the continuous stream job. */
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { createSinkFromConfig } from '../connectors/sinks/index.js';
+import { createKinesisSource } from '../connectors/kinesis/from-config.js';
+import { createSeriesMetricsSinkFromConfig, createSinkFromConfig } from '../connectors/sinks/index.js';
 import { createLocalSource } from '../connectors/sources/index.js';
-import { createSqliteStore } from '../connectors/sql/sqlite.js';
+import { createStoreFromConfig, describeStore } from '../connectors/stores.js';
 import { type CountModel, loadCountModel } from '../pipeline/detect/count-model.js';
 import {
-  AlertRouter,
   type AlertSink,
   ConfigError,
   createLogger,
   createMetrics,
-  createNormalizer,
-  InventoryEngine,
   loadRunConfig,
   type RunConfig,
   redactConfig,
@@ -20,6 +18,7 @@ import {
 } from '../pipeline/index.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './commands.js';
+import { createEngineFromConfig } from './engine-from-config.js';
 
 export const RUN_HELP = `Usage: shelfwatch run [--config FILE]
 
@@ -37,8 +36,25 @@ Options:
                   SHELFWATCH_STORE__PATH=/var/lib/shelfwatch/state.db
   -h, --help      this help
 
+Sources (source.type): generator (default), file, stdin, kinesis. Kinesis shares shards among every
+worker with the same applicationName through a DynamoDB lease table of that name:
+  source: { type: kinesis, stream: inventory, applicationName: shelfwatch, workerId: host-1,
+            initialPosition: TRIM_HORIZON, failoverTimeMs: 10000, pollIntervalMs: 1000 }
+State stores (store.type): sqlite (default), mysql (also RDS: ssl: rds), dynamodb:
+  store: { type: mysql, url: mysql://shelfwatch@db.internal:3306/shelfwatch }
+  store: { type: dynamodb, tableName: shelfwatch-state, region: eu-west-1 }
+Alert sinks (alerts.sinks[].type): console, file, webhook, sns, slack, email:
+  alerts:
+    sinks: [{ type: console }, { type: sns, topicArn: arn:aws:sns:eu-west-1:123456789012:alerts },
+            { type: slack }]   # webhookUrl from SHELFWATCH_ALERTS__SINKS__2__WEBHOOKURL
+    routes: [{ match: { severities: [critical] }, receivers: [console, sns] }]
+Per-series metrics (metricsSinks[].type): timestream.
+AWS clients read the standard chain (AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, instance roles…);
+put secrets (passwords, webhook URLs) in SHELFWATCH_<PATH> variables rather than the file; they are
+redacted from every log line.
+
 Example configuration:
-  source: { type: file, path: data/demo/events.ndjson }   # or generator, stdin
+  source: { type: file, path: data/demo/events.ndjson }
   store: { type: sqlite, path: data/shelfwatch.db }
   alerts:
     sinks: [{ type: console }, { type: file, path: data/alerts.ndjson }]
@@ -73,30 +89,21 @@ export const runCommand: Command = {
       log.info({ model: config.detection.model, trainedOn: countModel.trainedOn }, 'count model loaded');
     }
     const metrics = createMetrics();
-    const store = createSqliteStore({ path: config.store.path });
+    const store = createStoreFromConfig(config.store);
     const sinks = new Map<string, AlertSink>(
       config.alerts.sinks.map((s) => [s.name, createSinkFromConfig(s)]),
     );
-    const routerOptions = {
-      routes: config.alerts.routes,
-      defaultReceivers: [...sinks.keys()],
-      groupWaitMs: config.alerts.groupWaitMs,
-      repeatIntervalMs: config.alerts.repeatIntervalMs,
-      maxPerHour: config.alerts.maxPerHour,
-    };
     let ready = false;
     let healthy = true;
     let records = 0;
     let anomalies = 0;
     let lastProgress = Date.now();
-    const engine = new InventoryEngine({
+    const seriesSinks = config.metricsSinks.map((m) => createSeriesMetricsSinkFromConfig(m));
+    const engine = createEngineFromConfig(config, {
       store,
       sinks,
-      createRouter: (stored) =>
-        stored === undefined ? new AlertRouter(routerOptions) : AlertRouter.fromJSON(stored, routerOptions),
-      createNormalizer: (casePack) => createNormalizer({ casePack }),
-      duplicateWindowMs: config.detection.duplicateWindowHours * 3_600_000,
-      models: { countModel },
+      seriesSinks,
+      countModel,
       onRetry: (what, attempt, error) => {
         healthy = attempt < 20;
         log.warn(
@@ -158,12 +165,19 @@ export const runCommand: Command = {
             healthy: () => healthy,
           })
         : null;
-    const source = createLocalSource(config.source, {
-      batch: config.batch,
-      loadCheckpoint: (shardId) => store.loadCheckpoint(shardId),
-      // The durable checkpoint is written by the engine, in the same transaction as the state.
-      onCheckpoint: () => {},
-    });
+    const source =
+      config.source.type === 'kinesis'
+        ? createKinesisSource(config.source, {
+            loadCheckpoint: (shardId) => store.loadCheckpoint(shardId),
+            metrics,
+            log,
+          })
+        : createLocalSource(config.source, {
+            batch: config.batch,
+            loadCheckpoint: (shardId) => store.loadCheckpoint(shardId),
+            // The durable checkpoint is written by the engine, in the same transaction as the state.
+            onCheckpoint: () => {},
+          });
     const stop = new AbortController();
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stop.signal.aborted) {
@@ -176,7 +190,7 @@ export const runCommand: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     process.stderr.write(
-      `shelfwatch run: ${config.source.type} source, state in ${config.store.path}, alerts → ${[...sinks.keys()].join(', ')}${
+      `shelfwatch run: ${config.source.type} source, state in ${describeStore(config.store)}, alerts → ${[...sinks.keys()].join(', ')}${
         http ? `; metrics ${http.url}/metrics` : ''
       }. Ctrl-C stops cleanly.\n`,
     );
@@ -187,7 +201,7 @@ export const runCommand: Command = {
       ready = false;
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      await Promise.allSettled([...sinks.values()].map((s) => s.close()));
+      await Promise.allSettled([...sinks.values(), ...seriesSinks].map((s) => s.close()));
       await store.close();
       await http?.close();
     }

@@ -209,6 +209,89 @@ describe('InventoryEngine across workers', () => {
     expect(values).toHaveLength(2);
   });
 
+  it("a batch refused by the fence leaves nothing behind: another shard's commit does not carry it", async () => {
+    const s0 = shardRecords(3, 8, 'a');
+    const s1 = shardRecords(3, 8, 'b');
+    const ref = await reference({ 'shard-0': s0, 'shard-1': s1 });
+    const store = new MemoryStateStore();
+    const w = worker(store);
+    const thief = worker(store);
+    await w.processBatch(batchInput('shard-0', s0.slice(0, 10)));
+    await w.processBatch(batchInput('shard-1', s1.slice(0, 10)));
+    // Another worker takes shard-0 and commits first; W's next shard-0 batch is refused...
+    await init(thief.createProcessor('shard-0'), 'shard-0');
+    await thief.processBatch(batchInput('shard-0', s0.slice(10, 15)));
+    await expect(w.processBatch(batchInput('shard-0', s0.slice(10, 20)))).rejects.toBeInstanceOf(
+      StaleCheckpointError,
+    );
+    // ...and W's next shard-1 commit must not write W's stale shard-0 series.
+    await w.processBatch(batchInput('shard-1', s1.slice(10)));
+    await thief.processBatch(batchInput('shard-0', s0.slice(15)));
+    expect(store.seriesRows()).toEqual(ref.store.seriesRows());
+  });
+
+  it('a batch that fails after changing memory is forgotten: the shard resumes from the store', async () => {
+    const s0 = shardRecords(3, 8, 'f');
+    const s1 = shardRecords(3, 8, 'g');
+    const ref = await reference({ 'shard-0': s0, 'shard-1': s1 });
+    const store = new MemoryStateStore();
+    let giveUp = false;
+    // An engine whose retries give up (as a Lambda near its deadline does): the store is down once.
+    const w = new InventoryEngine({
+      store,
+      sinks: new Map(),
+      createRouter: () => ({ add: () => {}, advance: () => [], flushAll: () => [], toJSON: () => ({}) }),
+      createNormalizer: () => normalizer,
+      sleep: async () => {
+        if (giveUp) throw new Error('deadline');
+      },
+    });
+    await w.processBatch(batchInput('shard-0', s0.slice(0, 10)));
+    giveUp = true;
+    store.failNextCommit = new Error('store down');
+    await expect(w.processBatch(batchInput('shard-0', s0.slice(10)))).rejects.toThrow('deadline');
+    giveUp = false;
+    // Another shard's commit must not carry the failed batch's series, and the shard starts over.
+    await w.processBatch(batchInput('shard-1', s1));
+    await w.processBatch(batchInput('shard-0', s0.slice(10)));
+    expect(store.seriesRows()).toEqual(ref.store.seriesRows());
+  });
+
+  it('a commit whose answer was lost, retried, finds its own checkpoint stored and counts as done', async () => {
+    const s0 = shardRecords(2, 6, 'l');
+    const ref = await reference({ 'shard-0': s0 });
+    const store = new MemoryStateStore();
+    const w = worker(store);
+    await w.processBatch(batchInput('shard-0', s0.slice(0, 8)));
+    // The commit lands, but its answer is lost (the connection died after COMMIT): the engine retries.
+    const commit = store.commit.bind(store);
+    let lost = 1;
+    store.commit = async (b) => {
+      await commit(b);
+      if (lost-- > 0) throw new Error('connection lost');
+    };
+    await w.processBatch(batchInput('shard-0', s0.slice(8)));
+    expect(store.seriesRows()).toEqual(ref.store.seriesRows());
+    expect(w.ownedShards).toEqual(['shard-0']);
+  });
+
+  it('the same batch committed first by the worker that stole the shard is refused, not counted as done', async () => {
+    const s0 = shardRecords(2, 6, 'd');
+    const store = new MemoryStateStore();
+    const a = worker(store);
+    const b = worker(store);
+    // Both start the shard at the same checkpoint (B stole it while A's first batch was in flight),
+    // fetch the same records, and B commits first: A's commit finds B's checkpoint, equal to its own.
+    await init(a.createProcessor('shard-0'), 'shard-0');
+    await init(b.createProcessor('shard-0'), 'shard-0');
+    await b.processBatch(batchInput('shard-0', s0.slice(0, 10)));
+    await expect(a.processBatch(batchInput('shard-0', s0.slice(0, 10)))).rejects.toBeInstanceOf(
+      StaleCheckpointError,
+    );
+    expect(a.ownedShards).toEqual([]);
+    expect(b.ownedShards).toEqual(['shard-0']);
+  });
+
   it('property: any cut of a shard into ownership periods, on either worker, ends in the single-worker state', async () => {
     const records = shardRecords(3, 9, 'x');
     const ref = await reference({ 'shard-0': records });

@@ -46,6 +46,7 @@ import {
   type BatchCommit,
   type DeadLetter,
   type SeriesKey,
+  type SeriesMetricsSink,
   type SeriesRow,
   StaleCheckpointError,
   type StateStore,
@@ -101,6 +102,11 @@ export interface EngineOptions {
   models?: ConstructorParameters<typeof InventoryDetector>[2];
   /** How long (event time) an applied id is remembered to drop duplicates. Default 24 h. */
   duplicateWindowMs?: number;
+  /**
+   * Per-series metrics sinks (Timestream): each batch's changed series are written to them before the
+   * batch commits, retried like alert sinks (a failure holds the checkpoint back).
+   */
+  seriesSinks?: readonly SeriesMetricsSink[];
   /** Called after each committed batch. */
   onBatch?: (report: BatchReport) => void;
   /** Called when a sink or the store fails and the engine retries. */
@@ -154,6 +160,11 @@ interface ShardContext {
   readonly normalizer: RecordNormalizer;
   /** The checkpoint stored for the shard as this worker knows it: commits are fenced by it. */
   position: ExtendedSequenceNumber | null;
+  /**
+   * Ids applied to this shard's series within the duplicate window, on this shard's clock (each shard
+   * has its own event time: one far ahead must not forget what a lagging one still needs).
+   */
+  readonly recent: RecentEventIds;
 }
 
 const seriesOf = (e: { sku: string; warehouse: string }): SeriesKey => ({
@@ -177,7 +188,6 @@ export class InventoryEngine {
   /** Per series slot: the epoch of the shard context that loaded or last applied it (0: none). */
   private ownerEpoch = new Int32Array(1024);
   private nextEpoch = 1;
-  private readonly recent = new RecentEventIds();
   private readonly window: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private started = false;
@@ -250,8 +260,8 @@ export class InventoryEngine {
       ...parents.map((p) => `${DETECTOR_KEY}/${p}`),
     ];
     const [position, values] = await Promise.all([
-      this.o.store.loadCheckpoint(shardId),
-      this.o.store.loadValues(keys),
+      this.read('state store', () => this.o.store.loadCheckpoint(shardId)),
+      this.read('state store', () => this.o.store.loadValues(keys)),
     ]);
     const byKey = new Map(values.map((v) => [v.key, v.value]));
     const detector = new InventoryDetector(this.state, this.o.thresholds, this.o.models);
@@ -268,6 +278,7 @@ export class InventoryEngine {
       router,
       normalizer: this.o.createNormalizer((sku) => detector.casePack(sku)),
       position,
+      recent: new RecentEventIds(),
     };
     this.shards.set(shardId, ctx);
     return ctx;
@@ -298,7 +309,7 @@ export class InventoryEngine {
 
   /** Reads these series (state, detector memory, duplicate window) from the store into `ctx`. */
   private async loadSeries(ctx: ShardContext, keys: readonly SeriesKey[]): Promise<void> {
-    const stored = await this.o.store.loadSeries(keys);
+    const stored = await this.read('state store', () => this.o.store.loadSeries(keys));
     const found = new Set<string>();
     for (const row of stored.series) {
       const model = JSON.parse(row.model) as { extra: SeriesExtra; detect: SeriesDetectorState };
@@ -318,19 +329,40 @@ export class InventoryEngine {
       }
       this.own(ctx, s);
     }
-    for (const e of stored.recentEvents) this.recent.add(e.eventId, e.occurredAt);
+    for (const e of stored.recentEvents) ctx.recent.add(e.eventId, e.occurredAt);
   }
 
   /** Processes one batch end to end (normalize → state → detect → publish → commit → checkpoint). */
   processBatch(input: ProcessRecordsInput): Promise<BatchReport> {
     return this.serialize(async () => {
+      try {
+        return await this.runBatch(input);
+      } catch (err) {
+        this.abandon(input.shardId);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * A batch failed after changing memory that was not committed: forget it. The series it touched are
+   * read again from the store before their next event (and, being no longer dirty, cannot ride along
+   * with another shard's commit); the shard is reopened from its stored checkpoint.
+   */
+  private abandon(shardId: string): void {
+    for (const s of this.state.takeDirty()) if (s < this.ownerEpoch.length) this.ownerEpoch[s] = 0;
+    this.closeShard(shardId);
+  }
+
+  private async runBatch(input: ProcessRecordsInput): Promise<BatchReport> {
+    {
       const t0 = performance.now();
       const { shardId, records } = input;
       const ctx = await this.contextOf(shardId);
       const { detector, router, normalizer } = ctx;
       // Normalize ahead, to read every series this batch meets that is not held here in one call.
       const packVersion = detector.casePackVersion;
-      const normalized = records.map((r) => normalizer.normalize(r, shardId));
+      const normalized = records.map((r) => forPartition(r, normalizer.normalize(r, shardId)));
       const missing = new Map<string, SeriesKey>();
       for (const res of normalized) {
         if (!res.ok) continue;
@@ -340,7 +372,7 @@ export class InventoryEngine {
       }
       if (missing.size > 0) await this.loadSeries(ctx, [...missing.values()]);
 
-      const deadLetters: DeadLetter[] = [];
+      const deadLetters: DeadLetter[] = [...(input.deadLetters ?? [])];
       const anomalies: Anomaly[] = [];
       const routed: RoutedNotification[] = [];
       const applied: AppliedEvent[] = [];
@@ -356,18 +388,18 @@ export class InventoryEngine {
         const res =
           detector.casePackVersion === packVersion
             ? (normalized[i] as ReturnType<RecordNormalizer['normalize']>)
-            : normalizer.normalize(record, shardId);
+            : forPartition(record, normalizer.normalize(record, shardId));
         if (!res.ok) {
           deadLetters.push(res.deadLetter);
           continue;
         }
         for (const e of res.events) {
-          if (this.recent.has(e.eventId) || batchIds.has(e.eventId)) {
+          if (ctx.recent.has(e.eventId) || batchIds.has(e.eventId)) {
             duplicates++;
             continue;
           }
           if (!this.isFresh(ctx, e.sku, e.warehouse)) await this.loadSeries(ctx, [seriesOf(e)]);
-          if (this.recent.has(e.eventId)) {
+          if (ctx.recent.has(e.eventId)) {
             duplicates++;
             continue;
           }
@@ -388,16 +420,10 @@ export class InventoryEngine {
           for (const r of router.advance(detector.currentWatermark)) routed.push(r);
         }
       }
-      const last = records.at(-1);
-      const checkpoint = last
-        ? { sequenceNumber: last.sequenceNumber, subSequenceNumber: last.subSequenceNumber }
-        : null;
+      const checkpoint = lastPosition(records, input.deadLetters ?? []);
       if (routed.length > 0) await this.assertStillOwned(ctx);
       await this.publish(routed);
-      if (checkpoint) {
-        await this.commit(ctx, checkpoint, applied, deadLetters, anomalies);
-        await input.checkpointer.checkpoint(checkpoint);
-      }
+      if (checkpoint) await this.commit(ctx, checkpoint, applied, deadLetters, anomalies);
       const report: BatchReport = {
         shardId,
         records: records.length,
@@ -411,9 +437,12 @@ export class InventoryEngine {
         watermark: detector.currentWatermark,
         checkpoint,
       };
+      // Committed: the batch counts, whatever happens to the source's own checkpoint (a lease table
+      // write may now find the lease gone; the next owner resumes from the store's checkpoint).
       this.o.onBatch?.(report);
+      if (checkpoint) await input.checkpointer.checkpoint(checkpoint);
       return report;
-    });
+    }
   }
 
   /**
@@ -421,7 +450,7 @@ export class InventoryEngine {
    * that lost the shard finds out here rather than after its alerts went out twice.
    */
   private async assertStillOwned(ctx: ShardContext): Promise<void> {
-    const actual = await this.o.store.loadCheckpoint(ctx.shardId);
+    const actual = await this.read('state store', () => this.o.store.loadCheckpoint(ctx.shardId));
     if (!samePosition(actual, ctx.position)) {
       this.closeShard(ctx.shardId);
       throw new StaleCheckpointError(ctx.shardId, ctx.position, actual);
@@ -435,6 +464,21 @@ export class InventoryEngine {
     sendPending: boolean,
   ): Promise<void> {
     return this.serialize(async () => {
+      try {
+        await this.runFlush(shardId, checkpointer, sendPending);
+      } catch (err) {
+        this.abandon(shardId);
+        throw err;
+      }
+    });
+  }
+
+  private async runFlush(
+    shardId: string,
+    checkpointer: ShardEndedInput['checkpointer'],
+    sendPending: boolean,
+  ): Promise<void> {
+    {
       const ctx = this.shards.get(shardId);
       if (!ctx) return; // never initialized, or already lost
       const routed = sendPending ? ctx.router.flushAll() : [];
@@ -461,7 +505,7 @@ export class InventoryEngine {
           checkpoint: position,
         });
       }
-    });
+    }
   }
 
   private async publish(routed: RoutedNotification[]): Promise<void> {
@@ -499,6 +543,15 @@ export class InventoryEngine {
     }
   }
 
+  /** A store read, retried like a write: an outage holds the batch back rather than failing it. */
+  private async read<T>(what: string, task: () => Promise<T>): Promise<T> {
+    let out: T | undefined;
+    await this.retry(what, async () => {
+      out = await task();
+    });
+    return out as T;
+  }
+
   private async commit(
     ctx: ShardContext,
     checkpoint: ExtendedSequenceNumber,
@@ -508,7 +561,8 @@ export class InventoryEngine {
   ): Promise<void> {
     const { detector, router, shardId } = ctx;
     const series: SeriesRow[] = [];
-    for (const s of this.state.takeDirty()) {
+    const slots = this.state.takeDirty();
+    for (const s of slots) {
       const snap = this.state.snapshot(s);
       series.push({
         ...snap,
@@ -532,15 +586,59 @@ export class InventoryEngine {
       anomalies,
     };
     try {
-      await this.retry('state store', () => this.o.store.commit(batch));
+      if (series.length > 0) {
+        await Promise.all(
+          (this.o.seriesSinks ?? []).map((sink) =>
+            this.retry(`metrics sink ${sink.name}`, () => sink.write(series)),
+          ),
+        );
+      }
+      let outcomeUnknown = false;
+      await this.retry('state store', async () => {
+        try {
+          await this.o.store.commit(batch);
+        } catch (err) {
+          // A commit whose answer was lost (the connection died after COMMIT reached the server) is
+          // retried and finds its own checkpoint stored: it did land. Only after such a failure: on
+          // a first attempt the same finding means another worker (which stole the lease) committed
+          // the same records first, and this batch is a duplicate to drop, not a success to count.
+          if (err instanceof StaleCheckpointError) {
+            if (outcomeUnknown && samePosition(err.actual, checkpoint)) return;
+          } else {
+            outcomeUnknown = true;
+          }
+          throw err;
+        }
+      });
     } catch (err) {
+      // Not written: what memory holds of these series is ahead of the store.
+      for (const s of slots) this.ownerEpoch[s] = 0;
       if (err instanceof StaleCheckpointError) this.closeShard(shardId);
       throw err;
     }
     ctx.position = checkpoint;
-    for (const e of appliedEvents) this.recent.add(e.eventId, e.occurredAt);
-    if (forgetEventsBefore !== undefined) this.recent.forgetBefore(forgetEventsBefore);
+    for (const e of appliedEvents) ctx.recent.add(e.eventId, e.occurredAt);
+    if (forgetEventsBefore !== undefined) ctx.recent.forgetBefore(forgetEventsBefore);
   }
+}
+
+/**
+ * The partitioning contract: a series lives on one shard, so its events must arrive there in order.
+ * A record that carries several series (an order of several items) is therefore put once per series,
+ * its partition key naming the series (`SKU|warehouse`, {@link seriesKey}), and each copy yields only
+ * the events of its series. A record whose key names none of its series (a local file, a key chosen
+ * upstream) yields all its events.
+ */
+function forPartition(
+  record: StreamRecord,
+  res: ReturnType<RecordNormalizer['normalize']>,
+): ReturnType<RecordNormalizer['normalize']> {
+  if (!res.ok || res.events.length < 2) return res;
+  const key = record.partitionKey;
+  let mine = 0;
+  for (const e of res.events) if (seriesKey(e.sku, e.warehouse) === key) mine++;
+  if (mine === 0 || mine === res.events.length) return res;
+  return { ok: true, events: res.events.filter((e) => seriesKey(e.sku, e.warehouse) === key) };
 }
 
 /** Detector memory of a series never seen. */
@@ -551,6 +649,25 @@ const EMPTY_SERIES_DETECTOR: SeriesDetectorState = {
   unitsPrevBucket: 0,
   silenceAlertedFor: null,
 };
+
+/** The later of the last record and the last source dead letter (positions as 128-bit integers). */
+function lastPosition(
+  records: readonly ExtendedSequenceNumber[],
+  letters: readonly ExtendedSequenceNumber[],
+): ExtendedSequenceNumber | null {
+  const a = records.at(-1);
+  const b = letters.at(-1);
+  const pick = !b ? a : !a ? b : isAfter(b, a) ? b : a;
+  return pick ? { sequenceNumber: pick.sequenceNumber, subSequenceNumber: pick.subSequenceNumber } : null;
+}
+
+function isAfter(a: ExtendedSequenceNumber, b: ExtendedSequenceNumber): boolean {
+  // Local sources number lines; Kinesis numbers are decimal strings of up to 128 bits.
+  if (!/^\d+$/.test(a.sequenceNumber) || !/^\d+$/.test(b.sequenceNumber)) return false;
+  const x = BigInt(a.sequenceNumber);
+  const y = BigInt(b.sequenceNumber);
+  return x > y || (x === y && a.subSequenceNumber > b.subSequenceNumber);
+}
 
 function samePosition(a: ExtendedSequenceNumber | null, b: ExtendedSequenceNumber | null): boolean {
   if (a === null || b === null) return a === b;

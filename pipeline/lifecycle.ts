@@ -5,6 +5,8 @@
  * breaking callers. Kinesis, files, standard input and the generator all speak this interface.
  */
 
+import type { DeadLetter } from './ports.js';
+
 /** A position in a shard: a sequence number, and the sub-record of a KPL aggregate (0 otherwise). */
 export interface ExtendedSequenceNumber {
   /** Kinesis sequence number (a decimal string), or the line/offset of a local source. */
@@ -45,6 +47,11 @@ export interface InitializationInput {
 export interface ProcessRecordsInput {
   shardId: string;
   records: StreamRecord[];
+  /**
+   * Records the source itself could not decode (a corrupt KPL aggregate), to be stored with the batch:
+   * never dropped. Their positions count for the checkpoint like the records'.
+   */
+  deadLetters?: DeadLetter[];
   checkpointer: RecordProcessorCheckpointer;
   /** How far behind the tip of the stream this batch is, when the source knows. */
   millisBehindLatest?: number;

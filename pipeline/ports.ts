@@ -150,7 +150,11 @@ export interface BatchCommit {
   values: Array<{ key: string; value: string }>;
   /** The events applied by this batch, with their series and event time (for the duplicate window). */
   appliedEvents: AppliedEvent[];
-  /** Forget applied events older than this event time (the duplicate window moved on). */
+  /**
+   * Forget the applied events **of this batch's series** (those in `series`) older than this event time:
+   * their duplicate window moved on. Scoped to the series because each shard has its own clock (event
+   * time): a shard far ahead must not forget what a lagging shard still needs to drop its duplicates.
+   */
   forgetEventsBefore?: number;
   deadLetters: DeadLetter[];
   /** The anomalies raised by this batch, for audit and evaluation. */

@@ -163,7 +163,7 @@ function byKey<T>(rows: readonly T[], key: (row: T) => string): T[] {
   });
 }
 
-const seriesKey = (s: SeriesRow): string => `${s.sku}\u0000${s.warehouse}`;
+const seriesKey = (s: { sku: string; warehouse: string }): string => `${s.sku}\u0000${s.warehouse}`;
 const deadLetterKey = (d: DeadLetter): string =>
   `${d.shardId}\u0000${d.sequenceNumber}\u0000${d.subSequenceNumber}`;
 
@@ -218,7 +218,10 @@ class ModelStore {
     for (const v of b.values) this.values.set(v.key, v.value);
     for (const e of b.appliedEvents) if (!this.events.has(e.eventId)) this.events.set(e.eventId, { ...e });
     if (b.forgetEventsBefore !== undefined) {
-      for (const [id, e] of this.events) if (e.occurredAt < b.forgetEventsBefore) this.events.delete(id);
+      // Only the batch's series forget (each shard has its own event-time clock).
+      const mine = new Set(b.series.map(seriesKey));
+      for (const [id, e] of this.events)
+        if (e.occurredAt < b.forgetEventsBefore && mine.has(seriesKey(e))) this.events.delete(id);
     }
     for (const d of b.deadLetters)
       if (!this.deadLetters.has(deadLetterKey(d))) this.deadLetters.set(deadLetterKey(d), d);
@@ -661,36 +664,39 @@ export function stateStoreContract<S extends InspectableStateStore>(
       ]);
     });
 
-    it('forgetEventsBefore forgets strictly older applied events, including ones the same batch applied', async () => {
+    it("forgetEventsBefore forgets strictly older applied events of the batch's series, including ones the same batch applied", async () => {
       const store = await fresh();
+      const ev = (id: string, t: number, sku = 'SKU-1') => ({
+        eventId: id,
+        occurredAt: t,
+        sku,
+        warehouse: 'WH-1',
+      });
       await store.commit(
         batch({
-          appliedEvents: [
-            { eventId: 'e100', occurredAt: 100, sku: 'SKU-1', warehouse: 'WH-1' },
-            { eventId: 'e200', occurredAt: 200, sku: 'SKU-1', warehouse: 'WH-1' },
-            { eventId: 'e300', occurredAt: 300, sku: 'SKU-1', warehouse: 'WH-1' },
-          ],
+          appliedEvents: [ev('e100', 100), ev('e200', 200), ev('e300', 300), ev('other50', 50, 'SKU-2')],
         }),
       );
       // Without forgetEventsBefore, nothing is forgotten.
-      await store.commit(
-        batch({ appliedEvents: [{ eventId: 'e50', occurredAt: 50, sku: 'SKU-1', warehouse: 'WH-1' }] }),
-      );
-      expect((await store.load()).recentEvents).toHaveLength(4);
+      await store.commit(batch({ series: [seriesRow('SKU-1', 'WH-1')], appliedEvents: [ev('e50', 50)] }));
+      expect((await store.load()).recentEvents).toHaveLength(5);
 
       await store.commit(
         batch({
-          appliedEvents: [
-            { eventId: 'e150', occurredAt: 150, sku: 'SKU-1', warehouse: 'WH-1' },
-            { eventId: 'e400', occurredAt: 400, sku: 'SKU-1', warehouse: 'WH-1' },
-          ],
+          series: [seriesRow('SKU-1', 'WH-1')],
+          appliedEvents: [ev('e150', 150), ev('e400', 400)],
           forgetEventsBefore: 200,
         }),
       );
+      // SKU-2's events stay: its series was not in the batch (its shard's clock may lag far behind).
       expect(normalState(await store.load()).recentEvents).toEqual([
-        { eventId: 'e200', occurredAt: 200, sku: 'SKU-1', warehouse: 'WH-1' },
-        { eventId: 'e300', occurredAt: 300, sku: 'SKU-1', warehouse: 'WH-1' },
-        { eventId: 'e400', occurredAt: 400, sku: 'SKU-1', warehouse: 'WH-1' },
+        ev('e200', 200),
+        ev('e300', 300),
+        ev('e400', 400),
+        ev('other50', 50, 'SKU-2'),
+      ]);
+      expect((await store.loadSeries([{ sku: 'SKU-2', warehouse: 'WH-1' }])).recentEvents).toEqual([
+        ev('other50', 50, 'SKU-2'),
       ]);
     });
 

@@ -6,14 +6,8 @@
  * Everything printed that came from data (SKUs, summaries, ids) has control characters replaced, so a
  * crafted SKU cannot send escape sequences to the terminal.
  */
-import type {
-  AlertNotification,
-  AlertSink,
-  Anomaly,
-  AnomalyType,
-  ExplanationFeature,
-  Severity,
-} from '../../pipeline/ports.js';
+import type { AlertNotification, AlertSink, Anomaly, Severity } from '../../pipeline/ports.js';
+import { clean, featureLine, formatTime, topFeatures, typeText } from './alert-text.js';
 import { SinkDeliveryError } from './retry.js';
 
 /**
@@ -46,18 +40,6 @@ export interface ConsoleSinkOptions {
   name?: string;
 }
 
-/** What each type means, in the words of the people who act on it. */
-const TYPE_TEXT: Record<AnomalyType, string> = {
-  shrinkage: 'Shrinkage: stock missing against the book',
-  phantom_stock: 'Phantom stock: the book shows stock that does not sell',
-  sales_spike: 'Sales spike: demand far above normal',
-  data_entry_error: 'Data-entry error: a quantity that looks mistyped',
-  supplier_short_shipment: 'Supplier short shipment: fewer units than ordered',
-  supplier_price_anomaly: 'Supplier price anomaly: unit cost out of line',
-  stuck_feed: 'Stuck feed: no updates where updates are expected',
-  negative_stock: 'Negative stock: on hand below zero',
-};
-
 const ANSI = {
   reset: '\x1b[0m',
   bold: '\x1b[1m',
@@ -71,34 +53,9 @@ const SEVERITY_COLOR: Record<Severity, string> = {
   warning: ANSI.yellow,
   info: ANSI.cyan,
 };
-const TOP_FEATURES = 3;
 const MAX_EVENT_IDS = 8;
 const MAX_ANOMALIES = 20;
 const PRINTED_MEMORY = 10_000;
-const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
-
-/** Control characters (ESC above all) replaced, so that data cannot drive the terminal. */
-function clean(text: string): string {
-  return text.replace(/[\p{Cc}]/gu, '\uFFFD');
-}
-
-function time(ms: number): string {
-  return Number.isFinite(ms)
-    ? new Date(ms)
-        .toISOString()
-        .replace('T', ' ')
-        .replace(/\.\d{3}Z$/, ' UTC')
-    : String(ms);
-}
-
-/** Most telling first: by stated contribution, then by relative distance from the expectation. */
-function topFeatures(features: readonly ExplanationFeature[]): ExplanationFeature[] {
-  const distance = (f: ExplanationFeature) =>
-    Math.abs(f.observed - f.expected) / Math.max(Math.abs(f.expected), 1);
-  return [...features]
-    .sort((a, b) => (b.contribution ?? -1) - (a.contribution ?? -1) || distance(b) - distance(a))
-    .slice(0, TOP_FEATURES);
-}
 
 /**
  * The block the console sink prints for one notification (ending with a blank line).
@@ -115,7 +72,7 @@ export function formatNotification(n: AlertNotification, options: { color: boole
   const skus = new Set(n.anomalies.map((a) => a.sku)).size;
   const head =
     `${paint(SEVERITY_COLOR[n.severity] + ANSI.bold, `■ ${n.severity.toUpperCase()}`)} ` +
-    `${paint(ANSI.bold, TYPE_TEXT[n.type] ?? clean(n.type))}`;
+    `${paint(ANSI.bold, typeText(n.type))}`;
   lines.push(head);
   const where =
     count > 0
@@ -139,15 +96,10 @@ export function formatNotification(n: AlertNotification, options: { color: boole
 function formatAnomaly(a: Anomaly, paint: (code: string, text: string) => string): string[] {
   const out = [
     `  • SKU ${paint(ANSI.bold, clean(a.sku))} · ${Math.round(a.score * 100)}% sure · ${a.severity}` +
-      ` · detected ${time(a.detectedAt)} · ${clean(a.detector)}`,
+      ` · detected ${formatTime(a.detectedAt)} · ${clean(a.detector)}`,
     `    Why: ${clean(a.explanation.summary)}`,
   ];
-  for (const f of topFeatures(a.explanation.features)) {
-    const share = f.contribution === undefined ? '' : ` (${Math.round(f.contribution * 100)}% of the score)`;
-    out.push(
-      `      ${clean(f.name)}: observed ${NUMBER.format(f.observed)}, expected ${NUMBER.format(f.expected)}${share}`,
-    );
-  }
+  for (const f of topFeatures(a.explanation.features)) out.push(`      ${featureLine(f)}`);
   const ids = a.eventIds.slice(0, MAX_EVENT_IDS).map(clean).join(', ');
   const more = a.eventIds.length > MAX_EVENT_IDS ? ` and ${a.eventIds.length - MAX_EVENT_IDS} more` : '';
   out.push(paint(ANSI.dim, `    Events: ${ids || 'none'}${more} · anomaly ${clean(a.id)}`));

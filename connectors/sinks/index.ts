@@ -1,6 +1,16 @@
-/** Alert sinks: console, NDJSON file, webhook; and the retry wrapper they share. */
+/**
+ * Alert sinks: console, NDJSON file, webhook, SNS, Slack and e-mail, the retry wrapper they share;
+ * and the Timestream per-series metrics writer.
+ */
+export * from './alert-text.js';
+export * from './aws-errors.js';
 export * from './console.js';
+export * from './delivered-ids.js';
+export * from './email.js';
 export * from './from-config.js';
 export * from './ndjson-file.js';
 export * from './retry.js';
+export * from './slack.js';
+export * from './sns.js';
+export * from './timestream.js';
 export * from './webhook.js';

@@ -40,7 +40,11 @@ function columns(table: string): Record<string, string> {
 describe('store migrations', () => {
   it('create every table with its keys, nullability and indexes', async () => {
     fresh();
-    expect(await migrateStoreToLatest(db, 'sqlite')).toEqual(['0001_initial', '0002_applied_events_series']);
+    expect(await migrateStoreToLatest(db, 'sqlite')).toEqual([
+      '0001_initial',
+      '0002_applied_events_series',
+      '0003_applied_events_series_time',
+    ]);
     expect(columns('series')).toEqual({
       sku: 'varchar(191) not null pk1',
       warehouse: 'varchar(191) not null pk2',
@@ -85,7 +89,7 @@ describe('store migrations', () => {
     expect(indexes).toEqual(
       expect.arrayContaining([
         { name: 'applied_events_occurred_at', tbl_name: 'applied_events' },
-        { name: 'applied_events_series', tbl_name: 'applied_events' },
+        { name: 'applied_events_series_time', tbl_name: 'applied_events' },
         { name: 'anomalies_detected_at', tbl_name: 'anomalies' },
       ]),
     );
@@ -115,6 +119,7 @@ describe('store migrations', () => {
     expect(error.results).toEqual([
       { migrationName: '0001_initial', direction: 'Up', status: 'Error' },
       { migrationName: '0002_applied_events_series', direction: 'Up', status: 'NotExecuted' },
+      { migrationName: '0003_applied_events_series_time', direction: 'Up', status: 'NotExecuted' },
     ]);
     const tables = raw
       .prepare("select name from sqlite_master where type = 'table' and name = 'series'")

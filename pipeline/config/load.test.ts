@@ -41,6 +41,7 @@ const DEFAULTS: RunConfig = {
     repeatIntervalMs: 21_600_000,
     maxPerHour: 60,
   },
+  metricsSinks: [],
   detection: { duplicateWindowHours: 24 },
   metrics: { port: 9464, host: '127.0.0.1' },
   log: { level: 'info' },
@@ -173,7 +174,7 @@ describe('loadRunConfig: errors name the key, the value and the origin', () => {
     const err = configError(() => loadRunConfig({ file, env: {} }));
     expect(err.issues.map((i) => i.message)).toEqual([
       'source.path is required (a file path)',
-      'store.type must be one of "sqlite", got "postgres"',
+      'store.type must be one of "sqlite", "mysql", "dynamodb", got "postgres"',
     ]);
     expect(err.issues.every((i) => i.origin === file)).toBe(true);
   });
@@ -447,6 +448,15 @@ const runConfig = fc.record({
   }),
   log: fc.record({ level: fc.constantFrom('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') }),
   deadLetters: fc.record({ path }, { requiredKeys: [] }),
+  metricsSinks: fc.array(
+    fc.record({
+      type: fc.constant('timestream' as const),
+      name: fc.constantFrom('metrics', 'ts'),
+      database: fc.constantFrom('shelfwatch', 'inventory'),
+      table: fc.constantFrom('series', 'stock'),
+    }),
+    { maxLength: 1 },
+  ),
 });
 
 describe('round trip', () => {

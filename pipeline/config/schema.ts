@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ANOMALY_TYPES, type Severity } from '../ports.js';
 import { DetectionConfigSchema } from './detection.js';
 import { bool, int, num, oneOf, text } from './leaves.js';
-import { SINK_VARIANTS } from './sinks.js';
+import { SeriesMetricsConfigSchema, SINK_VARIANTS } from './sinks.js';
 import { STORE_VARIANTS } from './stores.js';
 
 // ---- source --------------------------------------------------------------------------------------
@@ -42,8 +42,56 @@ const StdinSourceSchema = z.strictObject({
   type: z.literal('stdin'),
 });
 
+/**
+ * A Kinesis stream shared by workers through a DynamoDB lease table (the Kinesis Client Library's
+ * model). Credentials and region come from AWS's standard chain (AWS_REGION, AWS_ACCESS_KEY_ID, a
+ * profile, an instance or task role); endpoints from `endpoint`/`leaseTableEndpoint` or
+ * AWS_ENDPOINT_URL_KINESIS / AWS_ENDPOINT_URL_DYNAMODB.
+ */
+const KinesisSourceSchema = z
+  .strictObject({
+    type: z.literal('kinesis'),
+    stream: text('a stream name'),
+    /** Names the lease table (one per application, as KCL does). */
+    applicationName: text('an application name').default('shelfwatch'),
+    /** Unique per worker; default: host name and process id. */
+    workerId: text('a worker id').optional(),
+    /** A lease not renewed for this long moves to another worker, ms. */
+    failoverTimeMs: int(500, 3_600_000).default(10_000),
+    /** Wait after an empty read, ms. */
+    pollIntervalMs: int(0, 60_000).default(1_000),
+    /** Records per GetRecords call. */
+    maxRecords: int(1, 10_000).default(10_000),
+    /** Where a shard without a checkpoint starts: nothing is skipped by default. */
+    initialPosition: oneOf(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).default('TRIM_HORIZON'),
+    /** ISO 8601 time, for AT_TIMESTAMP. */
+    initialTimestamp: text('an ISO 8601 time').optional(),
+    /** How often the shard list is re-read to find new shards, ms. */
+    shardSyncIntervalMs: int(1_000).default(60_000),
+    maxLeasesPerWorker: int(1).optional(),
+    region: text('an AWS region').optional(),
+    endpoint: text('a URL').optional(),
+    leaseTableEndpoint: text('a URL').optional(),
+  })
+  .superRefine((k, ctx) => {
+    if (k.initialPosition === 'AT_TIMESTAMP') {
+      if (k.initialTimestamp === undefined || Number.isNaN(Date.parse(k.initialTimestamp))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['initialTimestamp'],
+          message: 'must be an ISO 8601 time when initialPosition is AT_TIMESTAMP',
+        });
+      }
+    }
+  });
+
 /** Every source variant; add a strict object with a literal `type` to add a source. */
-const SOURCE_VARIANTS = [GeneratorSourceSchema, FileSourceSchema, StdinSourceSchema] as const;
+const SOURCE_VARIANTS = [
+  GeneratorSourceSchema,
+  FileSourceSchema,
+  StdinSourceSchema,
+  KinesisSourceSchema,
+] as const;
 const SourceConfigSchema = z.discriminatedUnion('type', SOURCE_VARIANTS);
 
 // ---- batching ------------------------------------------------------------------------------------
@@ -166,6 +214,8 @@ export const RunConfigSchema = z.strictObject({
   batch: BatchConfigSchema.prefault({}),
   store: StoreConfigSchema.prefault({ type: 'sqlite' }),
   alerts: AlertsConfigSchema.prefault({}),
+  /** Per-series metrics written after every batch (Timestream), before the batch commits. */
+  metricsSinks: z.array(SeriesMetricsConfigSchema, { error: 'must be a list of metrics sinks' }).prefault([]),
   detection: DetectionConfigSchema.prefault({}),
   metrics: MetricsConfigSchema.prefault({}),
   log: LogConfigSchema.prefault({}),

@@ -100,7 +100,7 @@ export class CountModelError extends Error {
  */
 export function loadCountModel(json: unknown): CountModel {
   const m = json as Partial<CountModelJSON> | null;
-  if (!m || m.kind !== 'shelfwatch.CountModel') {
+  if (m?.kind !== 'shelfwatch.CountModel') {
     throw new CountModelError(
       `not a shelfwatch count model (kind ${JSON.stringify(m?.kind)}); train one with shelfwatch train`,
     );

@@ -49,6 +49,16 @@ export interface ShelfwatchMetrics {
   readonly millisBehindLatest: Gauge<'shard'>;
   /** SKU × warehouse series held in memory. */
   readonly trackedSeries: Gauge<never>;
+  /** Kinesis records fetched (before KPL de-aggregation), by shard. */
+  readonly kinesisRecordsFetched: Counter<'shard'>;
+  /** Kinesis record bytes fetched, by shard. */
+  readonly kinesisBytesFetched: Counter<'shard'>;
+  /** GetRecords calls refused with ProvisionedThroughputExceeded, by shard. */
+  readonly kinesisThrottled: Counter<'shard'>;
+  /** Shard leases this worker holds. */
+  readonly leasesHeld: Gauge<never>;
+  /** Lease changes: taken, stolen, lost, released, ended. */
+  readonly leaseTransitions: Counter<'kind'>;
   /**
    * Sets `checkpointLag` from the event time of the newest record a checkpoint covers.
    * Clamped at 0: an event stamped slightly in the future (clock skew) is not "negative lag".
@@ -127,6 +137,35 @@ export function createMetrics(): ShelfwatchMetrics {
     trackedSeries: new Gauge({
       name: 'shelfwatch_tracked_series',
       help: 'SKU x warehouse series held in memory',
+      registers,
+    }),
+    kinesisRecordsFetched: new Counter({
+      name: 'shelfwatch_kinesis_records_fetched_total',
+      help: 'Kinesis records fetched (before KPL de-aggregation), by shard',
+      labelNames: ['shard'] as const,
+      registers,
+    }),
+    kinesisBytesFetched: new Counter({
+      name: 'shelfwatch_kinesis_bytes_fetched_total',
+      help: 'Kinesis record bytes fetched, by shard',
+      labelNames: ['shard'] as const,
+      registers,
+    }),
+    kinesisThrottled: new Counter({
+      name: 'shelfwatch_kinesis_throttled_total',
+      help: 'GetRecords calls refused with ProvisionedThroughputExceeded, by shard',
+      labelNames: ['shard'] as const,
+      registers,
+    }),
+    leasesHeld: new Gauge({
+      name: 'shelfwatch_leases_held',
+      help: 'Shard leases this worker holds',
+      registers,
+    }),
+    leaseTransitions: new Counter({
+      name: 'shelfwatch_lease_transitions_total',
+      help: 'Lease changes of this worker: taken, stolen, lost, released, ended',
+      labelNames: ['kind'] as const,
       registers,
     }),
     setCheckpointLag(shard, eventTimeMs, nowMs = Date.now()) {

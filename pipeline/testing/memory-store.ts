@@ -113,7 +113,10 @@ export class MemoryStateStore implements StateStore {
     for (const v of b.values) next.values.set(v.key, v.value);
     for (const e of b.appliedEvents) if (!next.applied.has(e.eventId)) next.applied.set(e.eventId, { ...e });
     if (b.forgetEventsBefore !== undefined) {
-      for (const [id, e] of next.applied) if (e.occurredAt < b.forgetEventsBefore) next.applied.delete(id);
+      const mine = new Set(b.series.map((r) => `${r.sku}|${r.warehouse}`));
+      for (const [id, e] of next.applied)
+        if (e.occurredAt < b.forgetEventsBefore && mine.has(`${e.sku}|${e.warehouse}`))
+          next.applied.delete(id);
     }
     for (const d of b.deadLetters) {
       const key = `${d.shardId}|${d.sequenceNumber}|${d.subSequenceNumber}`;
