@@ -154,7 +154,8 @@ export const STORES_UNDER_TEST: StoreUnderTest[] = [
     async setUp() {
       // In memory: with -dbPath, DynamoDB Local's SQLite commits every write to disk and a batch
       // takes ~10× longer, which says nothing about DynamoDB.
-      const server = await startDynamoDbLocal();
+      // The benchmark's duplicate window alone is 200k items: 256 MiB of heap is not enough.
+      const server = await startDynamoDbLocal({ heapMiB: 2048 });
       const store = createDynamoDbStore({
         endpoint: server.endpoint,
         region: 'us-east-1',

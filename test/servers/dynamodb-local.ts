@@ -35,7 +35,8 @@ export interface DynamoDbLocal {
 
 /**
  * Starts DynamoDB Local. With `persist`, tables live in a temp folder (`-dbPath`) and survive
- * `stop()`/`restart()` (fault tests); otherwise in memory.
+ * `stop()`/`restart()` (fault tests); otherwise in memory, where the heap bounds how much it holds
+ * (past it, requests fail with InternalFailure).
  *
  * @example
  * ```ts
@@ -44,12 +45,17 @@ export interface DynamoDbLocal {
  * await ddb.close();
  * ```
  */
-export async function startDynamoDbLocal(options: { persist?: boolean } = {}): Promise<DynamoDbLocal> {
+export async function startDynamoDbLocal(
+  options: {
+    persist?: boolean /** Java heap, MiB (default 256: plenty for tests; benchmarks hold more). */;
+    heapMiB?: number;
+  } = {},
+): Promise<DynamoDbLocal> {
   const dir = dynamoDbLocalDir();
   const port = await freePort();
   const data = options.persist ? mkdtempSync(join(tmpdir(), 'shelfwatch-ddb-')) : null;
   const args = [
-    '-Xmx256m',
+    `-Xmx${options.heapMiB ?? 256}m`,
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
     '-jar',
     join(dir, 'DynamoDBLocal.jar'),
