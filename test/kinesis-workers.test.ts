@@ -111,7 +111,7 @@ function configFile(name: string, stream: string, workerId: string, metricsPort:
       `store: { type: sqlite, path: ${join(dir, `${name}.db`)} }`,
       `alerts: { sinks: [{ type: webhook, url: "${webhookUrl}" }] }`,
       `metrics: { port: ${metricsPort} }`,
-      'log: { level: warn }',
+      'log: { level: info }',
     ].join('\n'),
   );
   return path;
@@ -120,7 +120,8 @@ function configFile(name: string, stream: string, workerId: string, metricsPort:
 interface Worker {
   process: ChildProcess;
   metricsPort: number;
-  stderr: string[];
+  /** Its stderr and its JSON log (stdout), as they came. */
+  output: string[];
 }
 
 async function startWorker(name: string, stream: string, workerId: string): Promise<Worker> {
@@ -137,7 +138,7 @@ async function startWorker(name: string, stream: string, workerId: string): Prom
     ],
     {
       cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
         AWS_ACCESS_KEY_ID: 'local',
@@ -146,9 +147,11 @@ async function startWorker(name: string, stream: string, workerId: string): Prom
       },
     },
   );
-  const stderr: string[] = [];
-  child.stderr?.on('data', (b: Buffer) => stderr.push(b.toString()));
-  return { process: child, metricsPort, stderr };
+  const output: string[] = [];
+  // The JSON log (stdout) too: its lease transitions explain a timeout.
+  child.stderr?.on('data', (b: Buffer) => output.push(b.toString()));
+  child.stdout?.on('data', (b: Buffer) => output.push(b.toString()));
+  return { process: child, metricsPort, output };
 }
 
 const exited = (p: ChildProcess): Promise<void> =>
@@ -161,17 +164,20 @@ async function stopWorker(w: Worker, signal: NodeJS.Signals = 'SIGTERM'): Promis
   await exited(w.process);
 }
 
-/** Records a worker has received, from its /metrics. */
-async function recordsOf(w: Worker): Promise<number> {
+/** The sum of one metric's series in a worker's /metrics (0 while it is not listening yet). */
+async function metricOf(w: Worker, name: string): Promise<number> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${w.metricsPort}/metrics`)).text();
     let n = 0;
-    for (const m of text.matchAll(/^shelfwatch_records_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
+    for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))) n += Number(m[1]);
     return n;
   } catch {
-    return 0; // not listening yet
+    return 0;
   }
 }
+
+/** Records a worker has received and committed, from its /metrics. */
+const recordsOf = (w: Worker): Promise<number> => metricOf(w, 'shelfwatch_records_total');
 
 async function until(
   what: string,
@@ -183,7 +189,7 @@ async function until(
   while (!(await check())) {
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out waiting for ${what}\n${workers.map((w) => w.stderr.join('').slice(-1500)).join('\n---\n')}`,
+        `timed out waiting for ${what}\n${workers.map((w) => w.output.join('').slice(-3000)).join('\n---\n')}`,
       );
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -349,14 +355,27 @@ describe('two worker processes on a 4-shard stream', () => {
     let a = await startWorker(name, stream, 'worker-a');
     const b = await startWorker(name, stream, 'worker-b');
     let c: Worker | null = null;
+    let killed = false;
     await putPaced(stream, batch1, 8, 400, async (i) => {
-      if (i === 3) {
+      // B may take every lease first and read all that is on the stream before A steals its share:
+      // A then has nothing to read until more is put. So wait until A holds leases, and kill it once
+      // it has read records of the slices put after that.
+      if (i === 3)
+        await until(
+          'worker a holds leases',
+          async () => (await metricOf(a, 'shelfwatch_leases_held')) > 0,
+          30_000,
+          [a, b],
+        );
+      if (i >= 4 && !killed) {
+        await until('worker a has read records', async () => (await recordsOf(a)) > 0, 30_000, [a, b]);
         // Mid-stream: worker A dies without a word (no checkpoint, no lease release).
-        await until('worker a has read records', async () => (await recordsOf(a)) > 0, 30_000, [a]);
         await stopWorker(a, 'SIGKILL');
+        killed = true;
       }
       if (i === 5) c = await startWorker(name, stream, 'worker-c');
     });
+    expect(killed).toBe(true);
     const ref1 = await reference(name, stream);
     const live = [b, c as unknown as Worker];
     await until('workers caught up with batch 1', () => workersCaughtUp(name, ref1.lastSeq), 60_000, live);
