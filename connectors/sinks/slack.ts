@@ -14,8 +14,8 @@
 import type { AlertNotification, AlertSink, Anomaly, Severity } from '../../pipeline/ports.js';
 import { featureLine, formatTime, plural, skusOf, topFeatures, typeText, typeWords } from './alert-text.js';
 import { DeliveredIds, undelivered } from './delivered-ids.js';
+import { endpointUrl, isRetryableStatus, parseRetryAfter, postJson, timeoutOption } from './http-post.js';
 import { SinkConfigError, SinkDeliveryError } from './retry.js';
-import { parseRetryAfter } from './webhook.js';
 
 /**
  * Options of {@link SlackSink}.
@@ -387,33 +387,13 @@ export class SlackSink implements AlertSink {
   /** @throws {SinkConfigError} naming the bad option (never echoing the webhook URL). */
   constructor(options: SlackSinkOptions) {
     this.name = options.name ?? 'slack';
-    let url: URL;
-    try {
-      url = new URL(options.webhookUrl);
-    } catch {
-      throw new SinkConfigError(`slack sink "${this.name}": webhookUrl must be an http(s) URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new SinkConfigError(
-        `slack sink "${this.name}": webhookUrl must be an http(s) URL, got ${url.protocol}`,
-      );
-    }
-    if (url.username !== '' || url.password !== '') {
-      throw new SinkConfigError(`slack sink "${this.name}": webhookUrl must not contain user:password@`);
-    }
-    url.hash = '';
+    const { url, where } = endpointUrl(options.webhookUrl, `slack sink "${this.name}": webhookUrl`);
     this.#url = url;
-    this.where = `${url.protocol}//${url.host}`;
+    this.where = where;
     if (options.linkTemplate !== undefined) checkLinkTemplate(options.linkTemplate, this.name);
     this.linkTemplate = options.linkTemplate;
     this.channel = options.channel;
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new SinkConfigError(
-        `slack sink "${this.name}": timeoutMs must be a positive number, got ${timeoutMs}`,
-      );
-    }
-    this.timeoutMs = timeoutMs;
+    this.timeoutMs = timeoutOption(options.timeoutMs, 10_000, `slack sink "${this.name}": timeoutMs`);
     this.delivered = new DeliveredIds(options.deliveredMemory);
   }
 
@@ -440,39 +420,16 @@ export class SlackSink implements AlertSink {
   }
 
   private async post(message: SlackMessage): Promise<void> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
-    let status: number;
-    let retryAfter: string | null;
-    let body: string;
-    try {
-      const res = await fetch(this.#url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'shelfwatch-slack' },
-        body: JSON.stringify(message),
-        redirect: 'manual',
-        signal: controller.signal,
-      });
-      status = res.status;
-      retryAfter = res.headers.get('retry-after');
-      // Read to the end within the timeout: frees the connection, and a stalled answer is no answer.
-      body = await res.text();
-    } catch (err) {
-      const reason = controller.signal.aborted
-        ? `no complete answer within ${this.timeoutMs} ms`
-        : `request failed (${errorCode(err)})`;
-      throw new SinkDeliveryError(`slack sink "${this.name}": POST to ${this.where}: ${reason}`, {
-        sink: this.name,
-        retryable: true,
-        cause: err,
-      });
-    } finally {
-      clearTimeout(timer);
-    }
+    const { status, retryAfter, body } = await postJson(
+      this.#url,
+      { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'shelfwatch-slack' },
+      JSON.stringify(message),
+      { timeoutMs: this.timeoutMs, sink: this.name, who: `slack sink "${this.name}"`, where: this.where },
+    );
     if (status >= 200 && status < 300) return;
     const snippet = this.redact(body.slice(0, BODY_SNIPPET)).trim();
     const said = snippet ? `: ${JSON.stringify(snippet)}` : '';
-    if (status === 429 || status === 408 || status >= 500) {
+    if (isRetryableStatus(status)) {
       throw new SinkDeliveryError(
         `slack sink "${this.name}": POST to ${this.where} answered HTTP ${status}${said}`,
         {
@@ -499,11 +456,4 @@ export class SlackSink implements AlertSink {
     }
     return out.replace(/[\p{Cc}]/gu, ' ');
   }
-}
-
-/** A short, secret-free reason for a network failure: undici puts the system code on `cause`. */
-function errorCode(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  return err instanceof Error ? err.name : 'unknown error';
 }

@@ -8,7 +8,11 @@
  * secret blanked out.
  */
 import type { AlertNotification, AlertSink } from '../../pipeline/ports.js';
+import { DeliveredIds, undelivered } from './delivered-ids.js';
+import { endpointUrl, isRetryableStatus, parseRetryAfter, postJson, timeoutOption } from './http-post.js';
 import { SinkConfigError, SinkDeliveryError } from './retry.js';
+
+export { parseRetryAfter } from './http-post.js';
 
 /**
  * Options of {@link WebhookSink}.
@@ -38,27 +42,8 @@ const RESERVED_HEADERS = new Set([
   'transfer-encoding',
 ]);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** Ids delivered recently, so that a retried batch skips what already went through. */
-const DELIVERED_MEMORY = 10_000;
 /** Enough of an error body to say what was wrong, not enough to flood a log. */
 const BODY_SNIPPET = 300;
-
-/**
- * Parses `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP date. Returns ms, or undefined
- * when absent or unreadable.
- *
- * @example
- * ```ts
- * parseRetryAfter('120', Date.now()); // 120000
- * ```
- */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
-  if (value === null) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
 
 /**
  * Delivers notifications to an HTTP endpoint, one POST of `{ "notification": … }` each, in order.
@@ -82,38 +67,21 @@ export class WebhookSink implements AlertSink {
   /** Scheme and host only: what messages may show. */
   private readonly where: string;
   private readonly timeoutMs: number;
-  private readonly delivered = new Set<string>();
+  /** Ids delivered recently, so that a retried batch skips what already went through. */
+  private readonly delivered = new DeliveredIds();
   private closed = false;
 
   /** @throws {SinkConfigError} naming the bad option (never echoing the URL or a header value). */
   constructor(options: WebhookSinkOptions) {
     this.name = options.name ?? 'webhook';
-    let url: URL;
-    try {
-      url = new URL(options.url);
-    } catch {
-      throw new SinkConfigError(`webhook sink "${this.name}": url must be an http(s) URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new SinkConfigError(
-        `webhook sink "${this.name}": url must be an http(s) URL, got ${url.protocol}`,
-      );
-    }
-    if (url.username !== '' || url.password !== '') {
-      throw new SinkConfigError(
-        `webhook sink "${this.name}": url must not contain user:password@; pass credentials in headers (e.g. authorization)`,
-      );
-    }
-    url.hash = '';
+    const { url, where } = endpointUrl(
+      options.url,
+      `webhook sink "${this.name}": url`,
+      '; pass credentials in headers (e.g. authorization)',
+    );
     this.#url = url;
-    this.where = `${url.protocol}//${url.host}`;
-    const timeoutMs = options.timeoutMs ?? 5000;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new SinkConfigError(
-        `webhook sink "${this.name}": timeoutMs must be a positive number, got ${timeoutMs}`,
-      );
-    }
-    this.timeoutMs = timeoutMs;
+    this.where = where;
+    this.timeoutMs = timeoutOption(options.timeoutMs, 5000, `webhook sink "${this.name}": timeoutMs`);
     this.#headers = {};
     for (const [key, value] of Object.entries(options.headers ?? {})) {
       if (!TOKEN.test(key))
@@ -144,13 +112,9 @@ export class WebhookSink implements AlertSink {
         retryable: false,
       });
     }
-    for (const n of notifications) {
-      if (this.delivered.has(n.id)) continue;
+    for (const n of undelivered(notifications, this.delivered)) {
       await this.post(n);
       this.delivered.add(n.id);
-      if (this.delivered.size > DELIVERED_MEMORY) {
-        this.delivered.delete(this.delivered.values().next().value as string);
-      }
     }
   }
 
@@ -159,46 +123,19 @@ export class WebhookSink implements AlertSink {
   }
 
   private async post(n: AlertNotification): Promise<void> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
-    let status: number;
-    let statusText: string;
-    let retryAfter: string | null;
-    let body: string;
-    try {
-      const res = await fetch(this.#url, {
-        method: 'POST',
-        headers: {
-          ...this.#headers,
-          'content-type': 'application/json',
-          'idempotency-key': n.id,
-          'user-agent': this.#headers['user-agent'] ?? 'shelfwatch-webhook',
-        },
-        body: JSON.stringify({ notification: n }),
-        redirect: 'manual',
-        signal: controller.signal,
-      });
-      status = res.status;
-      statusText = res.statusText;
-      retryAfter = res.headers.get('retry-after');
-      // Read the answer to the end inside the timeout: it frees the connection for reuse, and an
-      // endpoint that stalls mid-body has not accepted the notification as far as we can tell.
-      body = await res.text();
-    } catch (err) {
-      const timedOut = controller.signal.aborted;
-      const reason = timedOut
-        ? `no complete answer within ${this.timeoutMs} ms`
-        : `request failed (${errorCode(err)})`;
-      throw new SinkDeliveryError(`webhook sink "${this.name}": POST to ${this.where}: ${reason}`, {
-        sink: this.name,
-        retryable: true,
-        cause: err,
-      });
-    } finally {
-      clearTimeout(timer);
-    }
+    const { status, statusText, retryAfter, body } = await postJson(
+      this.#url,
+      {
+        ...this.#headers,
+        'content-type': 'application/json',
+        'idempotency-key': n.id,
+        'user-agent': this.#headers['user-agent'] ?? 'shelfwatch-webhook',
+      },
+      JSON.stringify({ notification: n }),
+      { timeoutMs: this.timeoutMs, sink: this.name, who: `webhook sink "${this.name}"`, where: this.where },
+    );
     if (status >= 200 && status < 300) return;
-    const retryable = status === 408 || status === 429 || status >= 500;
+    const retryable = isRetryableStatus(status);
     const what =
       status >= 300 && status < 400
         ? 'a redirect, which is not followed (configure the final URL)'
@@ -240,11 +177,4 @@ function secretsOf(url: URL, headerValues: string[]): string[] {
     for (const token of v.split(/\s+/)) add(token);
   }
   return [...parts].sort((a, b) => b.length - a.length);
-}
-
-/** A short, secret-free reason for a network failure: undici puts the system code on `cause`. */
-function errorCode(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  return err instanceof Error ? err.name : 'unknown error';
 }
