@@ -51,6 +51,7 @@ import {
   StaleCheckpointError,
   type StateStore,
 } from './ports.js';
+import { lastPosition, samePosition } from './positions.js';
 import { InventoryState, type SeriesExtra } from './state/inventory-state.js';
 
 /** A notification addressed to one receiver (a sink name). */
@@ -649,27 +650,3 @@ const EMPTY_SERIES_DETECTOR: SeriesDetectorState = {
   unitsPrevBucket: 0,
   silenceAlertedFor: null,
 };
-
-/** The later of the last record and the last source dead letter (positions as 128-bit integers). */
-function lastPosition(
-  records: readonly ExtendedSequenceNumber[],
-  letters: readonly ExtendedSequenceNumber[],
-): ExtendedSequenceNumber | null {
-  const a = records.at(-1);
-  const b = letters.at(-1);
-  const pick = !b ? a : !a ? b : isAfter(b, a) ? b : a;
-  return pick ? { sequenceNumber: pick.sequenceNumber, subSequenceNumber: pick.subSequenceNumber } : null;
-}
-
-function isAfter(a: ExtendedSequenceNumber, b: ExtendedSequenceNumber): boolean {
-  // Local sources number lines; Kinesis numbers are decimal strings of up to 128 bits.
-  if (!/^\d+$/.test(a.sequenceNumber) || !/^\d+$/.test(b.sequenceNumber)) return false;
-  const x = BigInt(a.sequenceNumber);
-  const y = BigInt(b.sequenceNumber);
-  return x > y || (x === y && a.subSequenceNumber > b.subSequenceNumber);
-}
-
-function samePosition(a: ExtendedSequenceNumber | null, b: ExtendedSequenceNumber | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.sequenceNumber === b.sequenceNumber && a.subSequenceNumber === b.subSequenceNumber;
-}

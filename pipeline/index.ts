@@ -33,6 +33,7 @@ export * from './observability/http.js';
 export * from './observability/logger.js';
 export * from './observability/metrics.js';
 export * from './ports.js';
+export { comparePositions, lastPosition, samePosition } from './positions.js';
 export {
   type ApplyOutcome,
   InventoryState,

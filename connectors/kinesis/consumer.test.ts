@@ -12,7 +12,7 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ShardRecordProcessor } from '../../pipeline/index.js';
-import { comparePositions, KinesisSource } from './consumer.js';
+import { KinesisSource } from './consumer.js';
 import { type Lease, LeaseLostError, type Leases } from './leases.js';
 
 /** The lease table's contract in memory (conditional writes by counter and owner). */
@@ -186,25 +186,4 @@ describe('KinesisSource with a fake Kinesis', () => {
       { numRuns: 12 },
     );
   }, 60_000);
-});
-
-describe('comparePositions', () => {
-  it('orders 128-bit sequence numbers numerically, then sub-sequence numbers', () => {
-    fc.assert(
-      fc.property(
-        fc.bigInt({ min: 0n, max: 2n ** 128n }),
-        fc.bigInt({ min: 0n, max: 2n ** 128n }),
-        fc.nat(5),
-        fc.nat(5),
-        (a, b, x, y) => {
-          const c = comparePositions(
-            { sequenceNumber: String(a), subSequenceNumber: x },
-            { sequenceNumber: String(b), subSequenceNumber: y },
-          );
-          const expected = a === b ? Math.sign(x - y) : a < b ? -1 : 1;
-          expect(Math.sign(c)).toBe(expected);
-        },
-      ),
-    );
-  });
 });

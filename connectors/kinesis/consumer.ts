@@ -30,13 +30,14 @@ import {
   type Shard,
 } from '@aws-sdk/client-kinesis';
 import {
+  comparePositions,
   deaggregate,
   type ExtendedSequenceNumber,
+  lastPosition,
   type RecordProcessorCheckpointer,
   type RecordSource,
   type ShardRecordProcessor,
   StaleCheckpointError,
-  type StreamRecord,
 } from '../../pipeline/index.js';
 import { type Lease, LeaseLostError, type Leases } from './leases.js';
 
@@ -95,14 +96,6 @@ export interface KinesisSourceOptions {
 }
 
 const isSequenceNumber = (s: string): boolean => /^\d+$/.test(s);
-
-/** Positions compare as (sequence number as a 128-bit integer, sub-sequence number). */
-export function comparePositions(a: ExtendedSequenceNumber, b: ExtendedSequenceNumber): number {
-  const x = BigInt(a.sequenceNumber);
-  const y = BigInt(b.sequenceNumber);
-  if (x !== y) return x < y ? -1 : 1;
-  return a.subSequenceNumber - b.subSequenceNumber;
-}
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted || ms <= 0) return Promise.resolve();
@@ -554,16 +547,4 @@ export class KinesisSource implements RecordSource {
     }
     return 'shutdown';
   }
-}
-
-function lastPosition(
-  records: readonly StreamRecord[],
-  letters: readonly ExtendedSequenceNumber[],
-): ExtendedSequenceNumber | null {
-  const a = records.at(-1);
-  const b = letters.at(-1);
-  if (!a) return b ? { sequenceNumber: b.sequenceNumber, subSequenceNumber: b.subSequenceNumber } : null;
-  if (!b || comparePositions(a, b) >= 0)
-    return { sequenceNumber: a.sequenceNumber, subSequenceNumber: a.subSequenceNumber };
-  return { sequenceNumber: b.sequenceNumber, subSequenceNumber: b.subSequenceNumber };
 }

@@ -21,6 +21,7 @@ import { deaggregate } from '../../pipeline/decode.js';
 import type { EngineOptions, InventoryEngine } from '../../pipeline/engine.js';
 import type { ExtendedSequenceNumber, ShardRecordProcessor, StreamRecord } from '../../pipeline/lifecycle.js';
 import { type DeadLetter, StaleCheckpointError, type StateStore } from '../../pipeline/ports.js';
+import { comparePositions, samePosition } from '../../pipeline/positions.js';
 
 // ---- the Lambda event (a local subset of the `aws-lambda` types) ------------------------------------
 
@@ -591,22 +592,13 @@ function decodeShard(shardId: string, records: readonly KinesisEventRecord[]): I
   return items;
 }
 
-/** Is `a` after `b` (null: before the shard's start)? Kinesis sequence numbers are decimal 128-bit integers. */
+/**
+ * Is `a` after `b` (null: before the shard's start)? Positions that cannot be ordered (a checkpoint
+ * written by a file source) count as after: nothing is skipped, and the engine's duplicate window
+ * absorbs a repeat.
+ */
 function isAfter(a: ExtendedSequenceNumber, b: ExtendedSequenceNumber | null): boolean {
-  if (b === null) return true;
-  // Not two Kinesis positions (a checkpoint written by a file source): nothing is skipped, and the
-  // engine's duplicate window absorbs a repeat.
-  if (!DECIMAL.test(a.sequenceNumber) || !DECIMAL.test(b.sequenceNumber)) return true;
-  const x = BigInt(a.sequenceNumber);
-  const y = BigInt(b.sequenceNumber);
-  return x > y || (x === y && a.subSequenceNumber > b.subSequenceNumber);
-}
-
-const DECIMAL = /^\d+$/;
-
-function samePosition(a: ExtendedSequenceNumber | null, b: ExtendedSequenceNumber | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.sequenceNumber === b.sequenceNumber && a.subSequenceNumber === b.subSequenceNumber;
+  return b === null || !(comparePositions(a, b) <= 0);
 }
 
 const show = (p: ExtendedSequenceNumber | null): string =>
