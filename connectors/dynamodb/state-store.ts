@@ -1666,23 +1666,29 @@ export class DynamoDbStateStore implements StateStore {
     return refused;
   }
 
+  /** A series row's version and forget list, read consistently (undefined when there is no row). */
+  async #readVersionAndForgets(pk: string, sk: string): Promise<Record<string, AttributeValue> | undefined> {
+    const res = await this.#client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: key(pk, sk),
+        ConsistentRead: true,
+        ProjectionExpression: '#ver, #fl',
+        ExpressionAttributeNames: { '#ver': 'ver', '#fl': 'fl' },
+      }),
+    );
+    return res.Item;
+  }
+
   /** Merges this commit's forget into the list of a row a newer commit wrote. */
   async #mergeForgetOnly(h: HeadWrite, clock: number): Promise<void> {
     const pk = readS(h.item, 'pk');
     const sk = readS(h.item, 'sk');
     for (let attempt = 1; ; attempt++) {
-      const res = await this.#client.send(
-        new GetItemCommand({
-          TableName: this.tableName,
-          Key: key(pk, sk),
-          ConsistentRead: true,
-          ProjectionExpression: '#ver, #fl',
-          ExpressionAttributeNames: { '#ver': 'ver', '#fl': 'fl' },
-        }),
-      );
-      const readVer = res.Item?.ver;
+      const item = await this.#readVersionAndForgets(pk, sk);
+      const readVer = item?.ver;
       if (readVer?.N === undefined) return;
-      const stored = forgetListOf(res.Item);
+      const stored = forgetListOf(item);
       const list = mergeForget(stored, clock, h.forget as number);
       if (JSON.stringify(list) === JSON.stringify(stored)) return;
       try {
@@ -1725,18 +1731,10 @@ export class DynamoDbStateStore implements StateStore {
     const pk = readS(h.item, 'pk');
     const sk = readS(h.item, 'sk');
     for (let attempt = 1; ; attempt++) {
-      const res = await this.#client.send(
-        new GetItemCommand({
-          TableName: this.tableName,
-          Key: key(pk, sk),
-          ConsistentRead: true,
-          ProjectionExpression: '#ver, #fl',
-          ExpressionAttributeNames: { '#ver': 'ver', '#fl': 'fl' },
-        }),
-      );
-      const readVer = res.Item?.ver?.N === undefined ? null : Number(res.Item.ver.N);
+      const item = await this.#readVersionAndForgets(pk, sk);
+      const readVer = item?.ver?.N === undefined ? null : Number(item.ver.N);
       if (readVer !== null && readVer > clock) return false;
-      const list = mergeForget(forgetListOf(res.Item), clock, h.forget as number);
+      const list = mergeForget(forgetListOf(item), clock, h.forget as number);
       const reasons = await transactWrite(this.#client, [
         rowWrite(this.tableName, h, clock, { list, readVer }),
       ]);
