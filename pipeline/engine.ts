@@ -335,11 +335,16 @@ export class InventoryEngine {
 
   /** Processes one batch end to end (normalize → state → detect → publish → commit → checkpoint). */
   processBatch(input: ProcessRecordsInput): Promise<BatchReport> {
+    return this.serializeShard(input.shardId, () => this.runBatch(input));
+  }
+
+  /** Runs `task` after every earlier one; if it fails, what it changed in memory is abandoned. */
+  private serializeShard<T>(shardId: string, task: () => Promise<T>): Promise<T> {
     return this.serialize(async () => {
       try {
-        return await this.runBatch(input);
+        return await task();
       } catch (err) {
-        this.abandon(input.shardId);
+        this.abandon(shardId);
         throw err;
       }
     });
@@ -356,94 +361,92 @@ export class InventoryEngine {
   }
 
   private async runBatch(input: ProcessRecordsInput): Promise<BatchReport> {
-    {
-      const t0 = performance.now();
-      const { shardId, records } = input;
-      const ctx = await this.contextOf(shardId);
-      const { detector, router, normalizer } = ctx;
-      // Normalize ahead, to read every series this batch meets that is not held here in one call.
-      const packVersion = detector.casePackVersion;
-      const normalized = records.map((r) => forPartition(r, normalizer.normalize(r, shardId)));
-      const missing = new Map<string, SeriesKey>();
-      for (const res of normalized) {
-        if (!res.ok) continue;
-        for (const e of res.events) {
-          if (!this.isFresh(ctx, e.sku, e.warehouse)) missing.set(seriesKey(e.sku, e.warehouse), seriesOf(e));
-        }
+    const t0 = performance.now();
+    const { shardId, records } = input;
+    const ctx = await this.contextOf(shardId);
+    const { detector, router, normalizer } = ctx;
+    // Normalize ahead, to read every series this batch meets that is not held here in one call.
+    const packVersion = detector.casePackVersion;
+    const normalized = records.map((r) => forPartition(r, normalizer.normalize(r, shardId)));
+    const missing = new Map<string, SeriesKey>();
+    for (const res of normalized) {
+      if (!res.ok) continue;
+      for (const e of res.events) {
+        if (!this.isFresh(ctx, e.sku, e.warehouse)) missing.set(seriesKey(e.sku, e.warehouse), seriesOf(e));
       }
-      if (missing.size > 0) await this.loadSeries(ctx, [...missing.values()]);
+    }
+    if (missing.size > 0) await this.loadSeries(ctx, [...missing.values()]);
 
-      const deadLetters: DeadLetter[] = [...(input.deadLetters ?? [])];
-      const anomalies: Anomaly[] = [];
-      const routed: RoutedNotification[] = [];
-      const applied: AppliedEvent[] = [];
-      // Ids applied by this batch join the duplicate window only once it commits.
-      const batchIds = new Set<string>();
-      const eventsByKind: Partial<Record<InventoryEventKind, number>> = {};
-      const owns = (s: number): boolean => this.ownerEpoch[s] === ctx.epoch;
-      let events = 0;
-      let duplicates = 0;
-      for (let i = 0; i < records.length; i++) {
-        const record = records[i] as StreamRecord;
-        // A case pack learned earlier in this batch changes how later case quantities convert.
-        const res =
-          detector.casePackVersion === packVersion
-            ? (normalized[i] as ReturnType<RecordNormalizer['normalize']>)
-            : forPartition(record, normalizer.normalize(record, shardId));
-        if (!res.ok) {
-          deadLetters.push(res.deadLetter);
+    const deadLetters: DeadLetter[] = [...(input.deadLetters ?? [])];
+    const anomalies: Anomaly[] = [];
+    const routed: RoutedNotification[] = [];
+    const applied: AppliedEvent[] = [];
+    // Ids applied by this batch join the duplicate window only once it commits.
+    const batchIds = new Set<string>();
+    const eventsByKind: Partial<Record<InventoryEventKind, number>> = {};
+    const owns = (s: number): boolean => this.ownerEpoch[s] === ctx.epoch;
+    let events = 0;
+    let duplicates = 0;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as StreamRecord;
+      // A case pack learned earlier in this batch changes how later case quantities convert.
+      const res =
+        detector.casePackVersion === packVersion
+          ? (normalized[i] as ReturnType<RecordNormalizer['normalize']>)
+          : forPartition(record, normalizer.normalize(record, shardId));
+      if (!res.ok) {
+        deadLetters.push(res.deadLetter);
+        continue;
+      }
+      for (const e of res.events) {
+        if (ctx.recent.has(e.eventId) || batchIds.has(e.eventId)) {
+          duplicates++;
           continue;
         }
-        for (const e of res.events) {
-          if (ctx.recent.has(e.eventId) || batchIds.has(e.eventId)) {
-            duplicates++;
-            continue;
-          }
-          if (!this.isFresh(ctx, e.sku, e.warehouse)) await this.loadSeries(ctx, [seriesOf(e)]);
-          if (ctx.recent.has(e.eventId)) {
-            duplicates++;
-            continue;
-          }
-          batchIds.add(e.eventId);
-          applied.push({ eventId: e.eventId, occurredAt: e.occurredAt, sku: e.sku, warehouse: e.warehouse });
-          events++;
-          eventsByKind[e.kind] = (eventsByKind[e.kind] ?? 0) + 1;
-          const outcome = this.state.apply(e);
-          const before = detector.currentWatermark;
-          for (const a of detector.onEvent(e, outcome)) {
-            anomalies.push(a);
-            router.add(a);
-          }
-          for (const a of detector.scanForSilence(before, owns)) {
-            anomalies.push(a);
-            router.add(a);
-          }
-          for (const r of router.advance(detector.currentWatermark)) routed.push(r);
+        if (!this.isFresh(ctx, e.sku, e.warehouse)) await this.loadSeries(ctx, [seriesOf(e)]);
+        if (ctx.recent.has(e.eventId)) {
+          duplicates++;
+          continue;
         }
+        batchIds.add(e.eventId);
+        applied.push({ eventId: e.eventId, occurredAt: e.occurredAt, sku: e.sku, warehouse: e.warehouse });
+        events++;
+        eventsByKind[e.kind] = (eventsByKind[e.kind] ?? 0) + 1;
+        const outcome = this.state.apply(e);
+        const before = detector.currentWatermark;
+        for (const a of detector.onEvent(e, outcome)) {
+          anomalies.push(a);
+          router.add(a);
+        }
+        for (const a of detector.scanForSilence(before, owns)) {
+          anomalies.push(a);
+          router.add(a);
+        }
+        for (const r of router.advance(detector.currentWatermark)) routed.push(r);
       }
-      const checkpoint = lastPosition(records, input.deadLetters ?? []);
-      if (routed.length > 0) await this.assertStillOwned(ctx);
-      await this.publish(routed);
-      if (checkpoint) await this.commit(ctx, checkpoint, applied, deadLetters, anomalies);
-      const report: BatchReport = {
-        shardId,
-        records: records.length,
-        events,
-        eventsByKind,
-        duplicates,
-        deadLetters,
-        anomalies,
-        notifications: routed,
-        seconds: (performance.now() - t0) / 1000,
-        watermark: detector.currentWatermark,
-        checkpoint,
-      };
-      // Committed: the batch counts, whatever happens to the source's own checkpoint (a lease table
-      // write may now find the lease gone; the next owner resumes from the store's checkpoint).
-      this.o.onBatch?.(report);
-      if (checkpoint) await input.checkpointer.checkpoint(checkpoint);
-      return report;
     }
+    const checkpoint = lastPosition(records, input.deadLetters ?? []);
+    if (routed.length > 0) await this.assertStillOwned(ctx);
+    await this.publish(routed);
+    if (checkpoint) await this.commit(ctx, checkpoint, applied, deadLetters, anomalies);
+    const report: BatchReport = {
+      shardId,
+      records: records.length,
+      events,
+      eventsByKind,
+      duplicates,
+      deadLetters,
+      anomalies,
+      notifications: routed,
+      seconds: (performance.now() - t0) / 1000,
+      watermark: detector.currentWatermark,
+      checkpoint,
+    };
+    // Committed: the batch counts, whatever happens to the source's own checkpoint (a lease table
+    // write may now find the lease gone; the next owner resumes from the store's checkpoint).
+    this.o.onBatch?.(report);
+    if (checkpoint) await input.checkpointer.checkpoint(checkpoint);
+    return report;
   }
 
   /**
@@ -464,14 +467,7 @@ export class InventoryEngine {
     checkpointer: ShardEndedInput['checkpointer'],
     sendPending: boolean,
   ): Promise<void> {
-    return this.serialize(async () => {
-      try {
-        await this.runFlush(shardId, checkpointer, sendPending);
-      } catch (err) {
-        this.abandon(shardId);
-        throw err;
-      }
-    });
+    return this.serializeShard(shardId, () => this.runFlush(shardId, checkpointer, sendPending));
   }
 
   private async runFlush(
@@ -479,33 +475,31 @@ export class InventoryEngine {
     checkpointer: ShardEndedInput['checkpointer'],
     sendPending: boolean,
   ): Promise<void> {
-    {
-      const ctx = this.shards.get(shardId);
-      if (!ctx) return; // never initialized, or already lost
-      const routed = sendPending ? ctx.router.flushAll() : [];
-      if (routed.length > 0) await this.assertStillOwned(ctx);
-      await this.publish(routed);
-      const position = ctx.position;
-      // The router's state changed (groups sent): commit it at the same position.
-      if (position && routed.length > 0) await this.commit(ctx, position, [], [], []);
-      // At a shard's end, no position means "the end": children may start.
-      await checkpointer.checkpoint(sendPending ? undefined : (position ?? undefined));
-      this.closeShard(shardId);
-      if (routed.length > 0) {
-        this.o.onBatch?.({
-          shardId,
-          records: 0,
-          events: 0,
-          eventsByKind: {},
-          duplicates: 0,
-          deadLetters: [],
-          anomalies: [],
-          notifications: routed,
-          seconds: 0,
-          watermark: ctx.detector.currentWatermark,
-          checkpoint: position,
-        });
-      }
+    const ctx = this.shards.get(shardId);
+    if (!ctx) return; // never initialized, or already lost
+    const routed = sendPending ? ctx.router.flushAll() : [];
+    if (routed.length > 0) await this.assertStillOwned(ctx);
+    await this.publish(routed);
+    const position = ctx.position;
+    // The router's state changed (groups sent): commit it at the same position.
+    if (position && routed.length > 0) await this.commit(ctx, position, [], [], []);
+    // At a shard's end, no position means "the end": children may start.
+    await checkpointer.checkpoint(sendPending ? undefined : (position ?? undefined));
+    this.closeShard(shardId);
+    if (routed.length > 0) {
+      this.o.onBatch?.({
+        shardId,
+        records: 0,
+        events: 0,
+        eventsByKind: {},
+        duplicates: 0,
+        deadLetters: [],
+        anomalies: [],
+        notifications: routed,
+        seconds: 0,
+        watermark: ctx.detector.currentWatermark,
+        checkpoint: position,
+      });
     }
   }
 
