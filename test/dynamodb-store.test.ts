@@ -24,15 +24,9 @@ import {
 import { createStoreFromConfig, describeStore } from '../connectors/stores.js';
 import { loadRunConfig } from '../pipeline/config/load.js';
 import type { ExtendedSequenceNumber } from '../pipeline/lifecycle.js';
-import {
-  type Anomaly,
-  type BatchCommit,
-  type DeadLetter,
-  type SeriesRow,
-  StaleCheckpointError,
-} from '../pipeline/ports.js';
+import { type BatchCommit, type SeriesRow, StaleCheckpointError } from '../pipeline/ports.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './servers/dynamodb-local.js';
-import { stateStoreContract } from './store-contract.js';
+import { anomaly, at, batch, deadLetter, seriesRow, stateStoreContract, T0 } from './store-contract.js';
 
 const region = 'us-east-1';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -67,71 +61,6 @@ stateStoreContract(
 );
 
 // ---- fixtures ----------------------------------------------------------------------------------------
-
-const T0 = 1_700_000_000_000;
-const at = (sequenceNumber: string, subSequenceNumber = 0): ExtendedSequenceNumber => ({
-  sequenceNumber,
-  subSequenceNumber,
-});
-
-function row(sku: string, warehouse: string, overrides: Partial<SeriesRow> = {}): SeriesRow {
-  return {
-    sku,
-    warehouse,
-    onHand: 12,
-    reserved: 2,
-    inbound: 24,
-    lastCountQuantity: 11,
-    lastCountAt: T0 - 86_400_000,
-    salesVelocity: 0.75,
-    lastEventAt: T0,
-    model: JSON.stringify({ v: 1, sku, warehouse }),
-    ...overrides,
-  };
-}
-
-function deadLetter(sequenceNumber: string, overrides: Partial<DeadLetter> = {}): DeadLetter {
-  return {
-    shardId: 'shard-0',
-    sequenceNumber,
-    subSequenceNumber: 0,
-    partitionKey: 'SKU-1',
-    arrivalTimestamp: T0,
-    code: 'invalid_json',
-    reason: 'line 1: unexpected end of JSON input',
-    data: new Uint8Array([0x7b, 0x00, 0xff]),
-    ...overrides,
-  };
-}
-
-function anomaly(id: string, overrides: Partial<Anomaly> = {}): Anomaly {
-  return {
-    id,
-    type: 'shrinkage',
-    severity: 'warning',
-    score: 0.875,
-    sku: 'SKU-1',
-    warehouse: 'WH-1',
-    detectedAt: T0,
-    eventIds: ['evt-1'],
-    detector: 'rule:count-gap',
-    explanation: { summary: 'count gap', features: [{ name: 'count_gap', observed: 4, expected: 9 }] },
-    ...overrides,
-  };
-}
-
-function batch(overrides: Partial<BatchCommit> = {}): BatchCommit {
-  return {
-    shardId: 'shard-0',
-    checkpoint: at('1'),
-    series: [],
-    values: [],
-    appliedEvents: [],
-    deadLetters: [],
-    anomalies: [],
-    ...overrides,
-  };
-}
 
 function events(n: number, prefix: string, sku = (i: number) => `SKU-${i % 7}`) {
   return Array.from({ length: n }, (_, i) => ({
@@ -220,7 +149,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     const manyIds = Array.from({ length: 40_000 }, (_, i) => `evt-${i}-${'z'.repeat(8)}`);
     await store.commit(
       batch({
-        series: [row('SKU-1', 'WH-1', { model }), row('SKU-2', 'WH-1')],
+        series: [seriesRow('SKU-1', 'WH-1', { model }), seriesRow('SKU-2', 'WH-1')],
         values: [
           { key: 'large', value: 'x'.repeat(200_000) },
           { key: 'random', value: randomValue },
@@ -231,7 +160,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
       }),
     );
     const state = await store.load();
-    expect(state.series.sort(bySku).map((s) => s.model)).toEqual([model, row('SKU-2', 'WH-1').model]);
+    expect(state.series.sort(bySku).map((s) => s.model)).toEqual([model, seriesRow('SKU-2', 'WH-1').model]);
     expect(Object.fromEntries(state.values.map((v) => [v.key, v.value]))).toEqual({
       large: 'x'.repeat(200_000),
       random: randomValue,
@@ -253,7 +182,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     await store.commit(
       batch({
         checkpoint: at('2'),
-        series: [row('SKU-1', 'WH-1', { model: '{"v":2}' })],
+        series: [seriesRow('SKU-1', 'WH-1', { model: '{"v":2}' })],
         values: [{ key: 'random', value: 'small' }],
       }),
     );
@@ -283,7 +212,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     const applied = events(300, 'unprocessed');
     await store.commit(
       batch({
-        series: Array.from({ length: 30 }, (_, i) => row(`SKU-${i}`, 'WH-1', { onHand: i })),
+        series: Array.from({ length: 30 }, (_, i) => seriesRow(`SKU-${i}`, 'WH-1', { onHand: i })),
         appliedEvents: applied,
       }),
     );
@@ -309,7 +238,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     const first = batch({
       checkpoint: at('5'),
       expectedCheckpoint: null,
-      series: [row('SKU-1', 'WH-1', { onHand: 5 })],
+      series: [seriesRow('SKU-1', 'WH-1', { onHand: 5 })],
       values: [{ key: 'router/shard-0', value: 'r5' }],
       appliedEvents: events(40, 'first'),
       anomalies: [anomaly('first')],
@@ -325,7 +254,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     // The checkpoint moved, and any reader sees all of the batch: it completes the commit first.
     expect(await b.loadCheckpoint('shard-0')).toEqual(at('5'));
     const state = await b.load();
-    expect(state.series).toEqual([row('SKU-1', 'WH-1', { onHand: 5 })]);
+    expect(state.series).toEqual([seriesRow('SKU-1', 'WH-1', { onHand: 5 })]);
     expect(state.values).toEqual([{ key: 'router/shard-0', value: 'r5' }]);
     expect(state.recentEvents).toHaveLength(40);
     expect((await b.listAnomalies()).map((x) => x.id)).toEqual(['first']);
@@ -351,12 +280,12 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
       return send();
     });
     const store = await open({ client: lossy });
-    const b1 = batch({ checkpoint: at('3'), expectedCheckpoint: null, series: [row('SKU-1', 'WH-1')] });
+    const b1 = batch({ checkpoint: at('3'), expectedCheckpoint: null, series: [seriesRow('SKU-1', 'WH-1')] });
     const failure = await store.commit(b1).catch((err: unknown) => err);
     expect(failure).toMatchObject({ name: 'DynamoDbStoreError', outcome: 'unknown' });
     expect(await store.loadCheckpoint('shard-0')).toEqual(at('3'));
     await store.commit(b1);
-    expect((await store.load()).series).toEqual([row('SKU-1', 'WH-1')]);
+    expect((await store.load()).series).toEqual([seriesRow('SKU-1', 'WH-1')]);
     await store.commit(batch({ checkpoint: at('4'), expectedCheckpoint: at('3') }));
     expect(await store.loadCheckpoint('shard-0')).toEqual(at('4'));
   });
@@ -372,7 +301,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
         batch({
           checkpoint: at(String(sequence)),
           expectedCheckpoint: base,
-          series: [row('SKU-1', 'WH-1', { onHand: sequence }), row(`SKU-${who}${round}`, 'WH-1')],
+          series: [seriesRow('SKU-1', 'WH-1', { onHand: sequence }), seriesRow(`SKU-${who}${round}`, 'WH-1')],
           appliedEvents: events(20, `${who}${round}`),
           deadLetters: [deadLetter(String(sequence))],
           anomalies: [anomaly(`${who}${round}`)],
@@ -420,7 +349,11 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     await b.open();
 
     const late = a.commit(
-      batch({ checkpoint: at('1'), expectedCheckpoint: null, series: [row('SKU-1', 'WH-1', { onHand: 1 })] }),
+      batch({
+        checkpoint: at('1'),
+        expectedCheckpoint: null,
+        series: [seriesRow('SKU-1', 'WH-1', { onHand: 1 })],
+      }),
     );
     for (let waited = 0; !held && waited < 20_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
     expect(held).toBe(true);
@@ -429,7 +362,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
       batch({
         checkpoint: at('2'),
         expectedCheckpoint: at('1'),
-        series: [row('SKU-1', 'WH-1', { onHand: 2 })],
+        series: [seriesRow('SKU-1', 'WH-1', { onHand: 2 })],
       }),
     );
     expect((await b.getSeries('SKU-1', 'WH-1'))?.onHand).toBe(2);
@@ -466,14 +399,14 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     });
 
     await b.commit(
-      batch({ checkpoint: at('1'), series: [row('SKU-1', 'WH-1')], appliedEvents: [ev('old', 100)] }),
+      batch({ checkpoint: at('1'), series: [seriesRow('SKU-1', 'WH-1')], appliedEvents: [ev('old', 100)] }),
     );
     // Shard 0 (worker A) forgets before 200; its row write stalls after its commit point.
     const late = a.commit(
       batch({
         checkpoint: at('2'),
         expectedCheckpoint: at('1'),
-        series: [row('SKU-1', 'WH-1', { onHand: 2 })],
+        series: [seriesRow('SKU-1', 'WH-1', { onHand: 2 })],
         forgetEventsBefore: 200,
       }),
     );
@@ -484,7 +417,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
       batch({
         shardId: 'shard-1',
         checkpoint: at('7'),
-        series: [row('SKU-1', 'WH-1', { onHand: 9 })],
+        series: [seriesRow('SKU-1', 'WH-1', { onHand: 9 })],
         appliedEvents: [ev('new', 150)],
       }),
     );
@@ -504,7 +437,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
       sku: 'SKU-1',
       warehouse: 'WH-1',
     });
-    const x = row('SKU-1', 'WH-1');
+    const x = seriesRow('SKU-1', 'WH-1');
     await store.commit(
       batch({ checkpoint: at('1'), series: [x], appliedEvents: [ev('a', 300), ev('z', 180)] }),
     );
@@ -541,7 +474,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
 
     const before = Math.floor(Date.now() / 1000);
     await store.commit(
-      batch({ series: [row('SKU-1', 'WH-1')], appliedEvents: events(5, 'ttl', () => 'SKU-1') }),
+      batch({ series: [seriesRow('SKU-1', 'WH-1')], appliedEvents: events(5, 'ttl', () => 'SKU-1') }),
     );
     const stamped = (await rawItems(store.tableName)).filter((i) => i.sk?.S?.startsWith('E#'));
     expect(stamped).toHaveLength(5);
@@ -560,7 +493,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     await later.open();
     expect((await later.load()).recentEvents).toEqual([]);
     const read = await later.loadSeries([{ sku: 'SKU-1', warehouse: 'WH-1' }]);
-    expect(read).toEqual({ series: [row('SKU-1', 'WH-1')], recentEvents: [] });
+    expect(read).toEqual({ series: [seriesRow('SKU-1', 'WH-1')], recentEvents: [] });
     // loadSeries removed what it no longer needs.
     expect((await rawItems(store.tableName)).filter((i) => i.sk?.S?.startsWith('E#'))).toEqual([]);
   });
@@ -568,7 +501,7 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
   it('refuses an invalid batch before writing, naming the field', async () => {
     const store = await open();
     const bad = batch({
-      series: [row('SKU-1', 'WH-1'), { ...row('x', 'y'), onHand: Number.POSITIVE_INFINITY }],
+      series: [seriesRow('SKU-1', 'WH-1'), { ...seriesRow('x', 'y'), onHand: Number.POSITIVE_INFINITY }],
     });
     await expect(store.commit(bad)).rejects.toThrow(/batch\.series\[1\]\.onHand must be a finite number/);
     expect(await store.loadCheckpoint('shard-0')).toBeNull();
@@ -595,11 +528,15 @@ describe('DynamoDbStateStore through an outage', () => {
     });
     try {
       await store.open();
-      const b1 = batch({ checkpoint: at('1'), expectedCheckpoint: null, series: [row('SKU-1', 'WH-1')] });
+      const b1 = batch({
+        checkpoint: at('1'),
+        expectedCheckpoint: null,
+        series: [seriesRow('SKU-1', 'WH-1')],
+      });
       const b2 = batch({
         checkpoint: at('2'),
         expectedCheckpoint: at('1'),
-        series: [row('SKU-1', 'WH-1', { onHand: 2 }), row('SKU-2', 'WH-1')],
+        series: [seriesRow('SKU-1', 'WH-1', { onHand: 2 }), seriesRow('SKU-2', 'WH-1')],
         appliedEvents: events(10, 'after'),
         deadLetters: [deadLetter('2')],
       });
@@ -620,7 +557,10 @@ describe('DynamoDbStateStore through an outage', () => {
       await store.commit(b2);
       expect(await store.loadCheckpoint('shard-0')).toEqual(at('2'));
       const state = await store.load();
-      expect(state.series.sort(bySku)).toEqual([row('SKU-1', 'WH-1', { onHand: 2 }), row('SKU-2', 'WH-1')]);
+      expect(state.series.sort(bySku)).toEqual([
+        seriesRow('SKU-1', 'WH-1', { onHand: 2 }),
+        seriesRow('SKU-2', 'WH-1'),
+      ]);
       expect(state.recentEvents).toHaveLength(10);
       expect(await store.countDeadLetters()).toBe(1);
     } finally {
@@ -691,8 +631,8 @@ describe('store: dynamodb in the run configuration', () => {
     const store = createStoreFromConfig(config) as DynamoDbStateStore;
     stores.push(store);
     await store.open();
-    await store.commit(batch({ series: [row('SKU-1', 'WH-1')] }));
-    expect((await store.load()).series).toEqual([row('SKU-1', 'WH-1')]);
+    await store.commit(batch({ series: [seriesRow('SKU-1', 'WH-1')] }));
+    expect((await store.load()).series).toEqual([seriesRow('SKU-1', 'WH-1')]);
     expect((await rawItems(tableName)).length).toBeGreaterThan(0); // the same DynamoDB Local
   });
 });

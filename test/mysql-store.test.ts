@@ -15,7 +15,7 @@ import { loadRunConfig } from '../pipeline/config/load.js';
 import type { ExtendedSequenceNumber } from '../pipeline/lifecycle.js';
 import { type BatchCommit, type SeriesRow, StaleCheckpointError } from '../pipeline/ports.js';
 import { type MariaDb, startMariaDb } from './servers/mariadb.js';
-import { stateStoreContract } from './store-contract.js';
+import { at, batch, stateStoreContract, T0 } from './store-contract.js';
 
 let server: MariaDb | undefined;
 let startFailure: unknown;
@@ -65,12 +65,7 @@ stateStoreContract('MariaDB', async () => storeOn(await newDatabase()), dropData
 
 // ---- fixtures ------------------------------------------------------------------------------------
 
-const T0 = 1_700_000_000_000;
-const at = (sequenceNumber: string, subSequenceNumber = 0): ExtendedSequenceNumber => ({
-  sequenceNumber,
-  subSequenceNumber,
-});
-
+/** A bare series row: only what these tests look at is set. */
 function seriesRow(sku: string, warehouse: string, onHand: number): SeriesRow {
   return {
     sku,
@@ -83,19 +78,6 @@ function seriesRow(sku: string, warehouse: string, onHand: number): SeriesRow {
     salesVelocity: 0,
     lastEventAt: T0,
     model: '{}',
-  };
-}
-
-function batch(overrides: Partial<BatchCommit> = {}): BatchCommit {
-  return {
-    shardId: 'shard-0',
-    checkpoint: at('1'),
-    series: [],
-    values: [],
-    appliedEvents: [],
-    deadLetters: [],
-    anomalies: [],
-    ...overrides,
   };
 }
 

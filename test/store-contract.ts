@@ -69,11 +69,16 @@ export interface StoreContractOptions<S extends InspectableStateStore> {
   propertyRuns?: number;
 }
 
-// ---- fixtures --------------------------------------------------------------------------------
+// ---- fixtures (shared with the store-specific tests) ---------------------------------------
 
-const T0 = 1_700_000_000_000;
+export const T0 = 1_700_000_000_000;
 
-function seriesRow(sku: string, warehouse: string, overrides: Partial<SeriesRow> = {}): SeriesRow {
+export const at = (sequenceNumber: string, subSequenceNumber = 0): ExtendedSequenceNumber => ({
+  sequenceNumber,
+  subSequenceNumber,
+});
+
+export function seriesRow(sku: string, warehouse: string, overrides: Partial<SeriesRow> = {}): SeriesRow {
   return {
     sku,
     warehouse,
@@ -89,7 +94,7 @@ function seriesRow(sku: string, warehouse: string, overrides: Partial<SeriesRow>
   };
 }
 
-function deadLetter(sequenceNumber: string, overrides: Partial<DeadLetter> = {}): DeadLetter {
+export function deadLetter(sequenceNumber: string, overrides: Partial<DeadLetter> = {}): DeadLetter {
   return {
     shardId: 'shard-0',
     sequenceNumber,
@@ -103,7 +108,7 @@ function deadLetter(sequenceNumber: string, overrides: Partial<DeadLetter> = {})
   };
 }
 
-function anomaly(id: string, overrides: Partial<Anomaly> = {}): Anomaly {
+export function anomaly(id: string, overrides: Partial<Anomaly> = {}): Anomaly {
   return {
     id,
     type: 'shrinkage',
@@ -125,10 +130,10 @@ function anomaly(id: string, overrides: Partial<Anomaly> = {}): Anomaly {
   };
 }
 
-function batch(overrides: Partial<BatchCommit> = {}): BatchCommit {
+export function batch(overrides: Partial<BatchCommit> = {}): BatchCommit {
   return {
     shardId: 'shard-0',
-    checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 },
+    checkpoint: at('1'),
     series: [],
     values: [],
     appliedEvents: [],
