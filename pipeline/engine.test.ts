@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type AlertRouting,
-  InventoryEngine,
-  type RecordNormalizer,
-  type RoutedNotification,
-} from './engine.js';
+import { InventoryEngine, type RecordNormalizer } from './engine.js';
 import type { InventoryEvent } from './events.js';
 import type { ProcessRecordsInput, StreamRecord } from './lifecycle.js';
-import type { AlertNotification, AlertSink, Anomaly } from './ports.js';
+import type { AlertNotification, AlertSink } from './ports.js';
 import { MemoryStateStore } from './testing/memory-store.js';
+import { passThroughRouter } from './testing/pass-through-router.js';
 
 /** Records carry an InventoryEvent as JSON; anything else is a dead letter. */
 const jsonNormalizer: RecordNormalizer = {
@@ -32,26 +28,6 @@ const jsonNormalizer: RecordNormalizer = {
     }
   },
 };
-
-/** Each anomaly becomes its own notification at once, to receiver 'test'. */
-function passThroughRouter(): AlertRouting {
-  const pending: RoutedNotification[] = [];
-  const note = (a: Anomaly): AlertNotification => ({
-    id: `n-${a.id}`,
-    groupKey: `${a.warehouse}|${a.type}`,
-    warehouse: a.warehouse,
-    type: a.type,
-    severity: a.severity,
-    anomalies: [a],
-    suppressed: 0,
-  });
-  return {
-    add: (a) => pending.push({ receiver: 'test', notification: note(a) }),
-    advance: () => pending.splice(0),
-    flushAll: () => pending.splice(0),
-    toJSON: () => ({}),
-  };
-}
 
 class RecordingSink implements AlertSink {
   readonly name = 'test';
@@ -96,7 +72,7 @@ function engine(store: MemoryStateStore, sink: RecordingSink): InventoryEngine {
   return new InventoryEngine({
     store,
     sinks: new Map([['test', sink]]),
-    createRouter: () => passThroughRouter(),
+    createRouter: () => passThroughRouter('test'),
     createNormalizer: () => jsonNormalizer,
     sleep: async () => {},
   });
@@ -174,7 +150,7 @@ describe('InventoryEngine', () => {
     const e = new InventoryEngine({
       store,
       sinks: new Map([['test', sink]]),
-      createRouter: () => passThroughRouter(),
+      createRouter: () => passThroughRouter('test'),
       createNormalizer: () => jsonNormalizer,
       sleep: async () => {
         // While the sink is down, nothing has been committed.

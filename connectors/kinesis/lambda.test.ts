@@ -7,11 +7,12 @@ import { aggregate } from 'aws-kinesis-agg';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { simulateInventory } from '../../datasets/index.js';
-import { type AlertRouting, InventoryEngine, type RoutedNotification } from '../../pipeline/engine.js';
+import { InventoryEngine } from '../../pipeline/engine.js';
 import type { ExtendedSequenceNumber, StreamRecord } from '../../pipeline/lifecycle.js';
 import { createNormalizer } from '../../pipeline/normalize/normalize.js';
-import type { AlertNotification, AlertSink, Anomaly, BatchCommit } from '../../pipeline/ports.js';
+import type { AlertNotification, AlertSink, BatchCommit } from '../../pipeline/ports.js';
 import { MemoryStateStore } from '../../pipeline/testing/memory-store.js';
+import { passThroughRouter } from '../../pipeline/testing/pass-through-router.js';
 import {
   createKinesisHandler,
   type EngineRetryHooks,
@@ -78,26 +79,6 @@ const pos = (sequenceNumber: string, subSequenceNumber = 0): ExtendedSequenceNum
 const key = (p: ExtendedSequenceNumber | { sequenceNumber: string; subSequenceNumber: number }): string =>
   `${p.sequenceNumber}/${p.subSequenceNumber}`;
 
-/** Every anomaly becomes its own notification at once (the real router's grouping is not under test). */
-function passThroughRouter(): AlertRouting {
-  const pending: RoutedNotification[] = [];
-  const note = (a: Anomaly): AlertNotification => ({
-    id: `n-${a.id}`,
-    groupKey: `${a.warehouse}|${a.type}`,
-    warehouse: a.warehouse,
-    type: a.type,
-    severity: a.severity,
-    anomalies: [a],
-    suppressed: 0,
-  });
-  return {
-    add: (a) => pending.push({ receiver: 'alerts', notification: note(a) }),
-    advance: () => pending.splice(0),
-    flushAll: () => pending.splice(0),
-    toJSON: () => ({}),
-  };
-}
-
 /** Records every notification it is handed (repeats included); `down` makes it throw. */
 class RecordingSink implements AlertSink {
   readonly name = 'alerts';
@@ -142,7 +123,7 @@ class World {
     return new InventoryEngine({
       store: this.store,
       sinks: new Map([['alerts', this.sink]]),
-      createRouter: () => passThroughRouter(),
+      createRouter: () => passThroughRouter('alerts'),
       createNormalizer: (casePack) => {
         const n = createNormalizer({ casePack });
         return {
