@@ -97,6 +97,17 @@ export interface KinesisSourceOptions {
 
 const isSequenceNumber = (s: string): boolean => /^\d+$/.test(s);
 
+/**
+ * The items of a shard's batch (in stream order) after `from`: only the stale head is compared, so a
+ * batch that is all new costs one comparison.
+ */
+function after<T extends ExtendedSequenceNumber>(items: T[], from: ExtendedSequenceNumber | null): T[] {
+  if (from === null) return items;
+  let i = 0;
+  while (i < items.length && !(comparePositions(items[i] as T, from) > 0)) i++;
+  return i === 0 ? items : items.slice(i);
+}
+
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted || ms <= 0) return Promise.resolve();
   return new Promise((resolve) => {
@@ -486,9 +497,8 @@ export class KinesisSource implements RecordSource {
       const raw = res.Records ?? [];
       const { records, deadLetters } = deaggregate(shardId, raw);
       const from = handedOver;
-      const fresh = from === null ? records : records.filter((r) => comparePositions(r, from) > 0);
-      const freshLetters =
-        from === null ? deadLetters : deadLetters.filter((d) => comparePositions(d, from) > 0);
+      const fresh = after(records, from);
+      const freshLetters = after(deadLetters, from);
       let bytes = 0;
       for (const r of raw) bytes += r.Data?.byteLength ?? 0;
       this.o.metrics?.fetched?.(shardId, raw.length, bytes, res.MillisBehindLatest);
