@@ -562,7 +562,7 @@ function latencyDataset(total: number): LatencyDataset {
         data: r.data,
         sequenceNumber: String(i + 1),
         subSequenceNumber: 0,
-        approximateArrivalTimestamp: 0,
+        approximateArrivalTimestamp: Date.now(),
       },
       'bench',
     );

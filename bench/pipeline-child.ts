@@ -25,7 +25,7 @@ function records(lines: string[]): StreamRecord[] {
     data: Buffer.from(l),
     sequenceNumber: String(i + 1),
     subSequenceNumber: 0,
-    approximateArrivalTimestamp: 0,
+    approximateArrivalTimestamp: Date.now(),
   }));
 }
 

@@ -118,6 +118,21 @@ export const runCommand: Command = {
         metrics.recordsTotal.inc({ shard: r.shardId }, r.records);
         for (const [kind, n] of Object.entries(r.eventsByKind)) metrics.eventsTotal.inc({ kind }, n);
         for (const d of r.deadLetters) metrics.deadLettersTotal.inc({ code: d.code });
+        if (r.duplicates > 0) {
+          metrics.duplicatesTotal.inc(r.duplicates);
+          log.debug({ shard: r.shardId, duplicates: r.duplicates }, 'repeats dropped');
+        }
+        for (const e of r.countsBeyondMemory)
+          log.warn(
+            {
+              shard: r.shardId,
+              eventId: e.eventId,
+              sku: e.sku,
+              warehouse: e.warehouse,
+              countedAt: e.occurredAt,
+            },
+            'late cycle count: the series no longer remembers every movement after it, so on hand may miss some until the next count',
+          );
         for (const a of r.anomalies) metrics.anomaliesTotal.inc({ type: a.type, severity: a.severity });
         for (const n of r.notifications)
           metrics.alertNotificationsTotal.inc({ receiver: n.receiver, outcome: 'sent' });

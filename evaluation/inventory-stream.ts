@@ -21,6 +21,7 @@ import {
   type InventoryEvent,
   MemoryStateStore,
   type StreamRecord,
+  seriesKey,
 } from '../pipeline/index.js';
 import { EvaluationError } from './errors.js';
 import { evaluateScores } from './evaluate.js';
@@ -156,7 +157,8 @@ export function replayEngine(options: {
       toJSON: () => ({}),
     }),
     createNormalizer: (casePack) => {
-      const n = createNormalizer({ casePack });
+      // A labelled dataset's records carry no arrival time (the replay stamps none): no future check.
+      const n = createNormalizer({ casePack, maxFutureSkewMs: Number.POSITIVE_INFINITY });
       const onEvent = options.onEvent;
       if (!onEvent) return n;
       return {
@@ -250,7 +252,7 @@ export async function evaluateInventoryDataset(
     .map((l) => JSON.parse(l) as AnomalyLabel);
   const labelledIds = new Set(labels.flatMap((l) => l.eventIds));
   const windows: KeyedWindow[] = labels.map((l) => ({
-    key: `${l.sku}|${l.warehouse}`,
+    key: seriesKey(l.sku, l.warehouse),
     start: Date.parse(l.start),
     end: Date.parse(l.end),
     type: l.type,
@@ -299,7 +301,7 @@ export async function evaluateInventoryDataset(
     });
     r.windows = evaluateKeyedWindows(
       windows,
-      subset.map((a) => ({ key: `${a.sku}|${a.warehouse}`, time: a.detectedAt })),
+      subset.map((a) => ({ key: seriesKey(a.sku, a.warehouse), time: a.detectedAt })),
     );
     return r;
   };
@@ -311,7 +313,7 @@ export async function evaluateInventoryDataset(
   const alertsByType: NonNullable<DetectorEvaluation['alertsByType']> = {};
   for (const a of anomalies) {
     const t = alertsByType[a.type] ?? { alerts: 0, inWindow: 0, precision: 0 };
-    const inside = (byKey.get(`${a.sku}|${a.warehouse}`) ?? []).some(
+    const inside = (byKey.get(seriesKey(a.sku, a.warehouse)) ?? []).some(
       (w) => a.detectedAt >= w.start && a.detectedAt <= w.end,
     );
     alertsByType[a.type] = { alerts: t.alerts + 1, inWindow: t.inWindow + (inside ? 1 : 0), precision: 0 };

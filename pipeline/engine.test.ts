@@ -89,7 +89,7 @@ const stream = (): StreamRecord[] => {
   out.push(record(event('cycle_count', 100, 1 * HOUR, 'opening')));
   for (let i = 0; i < 40; i++) out.push(record(event('sale_fulfilled', 1, (2 + i) * HOUR, `f${i}`)));
   out.push(record('{"truncated'));
-  out.push(record(event('sale_fulfilled', 1, 2 * HOUR, 'f0'))); // a duplicate delivery
+  out.push(record(event('sale_fulfilled', 1, 32 * HOUR, 'f30'))); // a duplicate delivery, inside the 24 h window
   out.push(record(event('cycle_count', 40, 50 * HOUR, 'c1'))); // 60 on the book: 20 missing
   out.push(record(event('damage', 70, 51 * HOUR, 'd1'))); // below zero
   return out;

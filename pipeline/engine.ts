@@ -28,7 +28,8 @@ import {
   type InventoryDetectorJSON,
   type SeriesDetectorState,
 } from './detect/inventory-detector.js';
-import { type InventoryEvent, type InventoryEventKind, seriesKey } from './events.js';
+import { DuplicateWindow } from './duplicate-window.js';
+import { type InventoryEvent, type InventoryEventKind, partitionKeyOf, seriesKey } from './events.js';
 import type {
   ExtendedSequenceNumber,
   InitializationInput,
@@ -82,7 +83,13 @@ export interface BatchReport {
   records: number;
   events: number;
   eventsByKind: Partial<Record<InventoryEventKind, number>>;
+  /** Events dropped because their id was applied before (within the duplicate window). */
   duplicates: number;
+  /**
+   * Late cycle counts placed with an incomplete memory: the series had forgotten movements that
+   * happened after the count (it remembers the last `RECENT_MOVES`), so on hand may be off by them.
+   */
+  countsBeyondMemory: InventoryEvent[];
   deadLetters: DeadLetter[];
   anomalies: Anomaly[];
   notifications: RoutedNotification[];
@@ -118,38 +125,8 @@ export interface EngineOptions {
 
 const ROUTER_KEY = 'router';
 const DETECTOR_KEY = 'detector';
-
-/** Recently applied event ids, bucketed by hour of event time so that old ones can be forgotten cheaply. */
-class RecentEventIds {
-  private readonly ids = new Set<string>();
-  private readonly buckets = new Map<number, string[]>();
-
-  has(id: string): boolean {
-    return this.ids.has(id);
-  }
-
-  add(id: string, occurredAt: number): void {
-    this.ids.add(id);
-    const b = Math.floor(occurredAt / 3_600_000);
-    const list = this.buckets.get(b);
-    if (list) list.push(id);
-    else this.buckets.set(b, [id]);
-  }
-
-  forgetBefore(t: number): void {
-    const limit = Math.floor(t / 3_600_000);
-    for (const [b, list] of this.buckets) {
-      if (b < limit) {
-        for (const id of list) this.ids.delete(id);
-        this.buckets.delete(b);
-      }
-    }
-  }
-
-  get size(): number {
-    return this.ids.size;
-  }
-}
+/** Per shard: `{ legacyUntil }`, how far the duplicate window may hold ids from before namespacing. */
+const IDS_KEY = 'ids';
 
 /** What a worker holds for one shard it owns. */
 interface ShardContext {
@@ -165,7 +142,7 @@ interface ShardContext {
    * Ids applied to this shard's series within the duplicate window, on this shard's clock (each shard
    * has its own event time: one far ahead must not forget what a lagging one still needs).
    */
-  readonly recent: RecentEventIds;
+  readonly recent: DuplicateWindow;
 }
 
 const seriesOf = (e: { sku: string; warehouse: string }): SeriesKey => ({
@@ -258,7 +235,8 @@ export class InventoryEngine {
     const keys = [
       `${DETECTOR_KEY}/${shardId}`,
       `${ROUTER_KEY}/${shardId}`,
-      ...parents.map((p) => `${DETECTOR_KEY}/${p}`),
+      `${IDS_KEY}/${shardId}`,
+      ...parents.flatMap((p) => [`${DETECTOR_KEY}/${p}`, `${IDS_KEY}/${p}`]),
     ];
     const [position, values] = await Promise.all([
       this.read('state store', () => this.o.store.loadCheckpoint(shardId)),
@@ -266,10 +244,19 @@ export class InventoryEngine {
     ]);
     const byKey = new Map(values.map((v) => [v.key, v.value]));
     const detector = new InventoryDetector(this.state, this.o.thresholds, this.o.models);
-    const detectorJson =
-      byKey.get(`${DETECTOR_KEY}/${shardId}`) ??
-      parents.map((p) => byKey.get(`${DETECTOR_KEY}/${p}`)).find((v) => v !== undefined);
+    // Its own learned state, else that of its first parent that has some (a child of a resharding).
+    const from = [shardId, ...parents].find((s) => byKey.has(`${DETECTOR_KEY}/${s}`));
+    const detectorJson = from === undefined ? undefined : byKey.get(`${DETECTOR_KEY}/${from}`);
     if (detectorJson) detector.restore(JSON.parse(detectorJson) as InventoryDetectorJSON);
+    const idsJson = from === undefined ? undefined : byKey.get(`${IDS_KEY}/${from}`);
+    // State written before ids were namespaced (no `ids/` value beside it) may hold bare ids of events
+    // up to the clock it was left at.
+    const legacyUntil =
+      idsJson !== undefined
+        ? legacyUntilOf(idsJson)
+        : detectorJson !== undefined
+          ? detector.currentWatermark
+          : Number.NEGATIVE_INFINITY;
     const routerJson = byKey.get(`${ROUTER_KEY}/${shardId}`);
     const router = this.o.createRouter(routerJson ? JSON.parse(routerJson) : undefined);
     const ctx: ShardContext = {
@@ -279,7 +266,7 @@ export class InventoryEngine {
       router,
       normalizer: this.o.createNormalizer((sku) => detector.casePack(sku)),
       position,
-      recent: new RecentEventIds(),
+      recent: new DuplicateWindow(this.window, legacyUntil),
     };
     this.shards.set(shardId, ctx);
     return ctx;
@@ -387,6 +374,7 @@ export class InventoryEngine {
     const owns = (s: number): boolean => this.ownerEpoch[s] === ctx.epoch;
     let events = 0;
     let duplicates = 0;
+    const countsBeyondMemory: InventoryEvent[] = [];
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as StreamRecord;
       // A case pack learned earlier in this batch changes how later case quantities convert.
@@ -398,13 +386,23 @@ export class InventoryEngine {
         deadLetters.push(res.deadLetter);
         continue;
       }
+      // The far side of the event-time window (the near side is the normalizer's): an event older
+      // than the duplicate window could be a repeat whose id was forgotten. All events of a record
+      // share its time.
+      const occurredAt = res.events[0].occurredAt;
+      if (ctx.recent.isExpired(occurredAt, detector.currentWatermark)) {
+        deadLetters.push(
+          expiredDeadLetter(record, shardId, occurredAt, detector.currentWatermark, this.window),
+        );
+        continue;
+      }
       for (const e of res.events) {
-        if (ctx.recent.has(e.eventId) || batchIds.has(e.eventId)) {
+        if (ctx.recent.has(e) || batchIds.has(e.eventId)) {
           duplicates++;
           continue;
         }
         if (!this.isFresh(ctx, e.sku, e.warehouse)) await this.loadSeries(ctx, [seriesOf(e)]);
-        if (ctx.recent.has(e.eventId)) {
+        if (ctx.recent.has(e)) {
           duplicates++;
           continue;
         }
@@ -413,6 +411,7 @@ export class InventoryEngine {
         events++;
         eventsByKind[e.kind] = (eventsByKind[e.kind] ?? 0) + 1;
         const outcome = this.state.apply(e);
+        if (outcome.countBeyondMemory) countsBeyondMemory.push(e);
         const before = detector.currentWatermark;
         for (const a of detector.onEvent(e, outcome)) {
           anomalies.push(a);
@@ -435,6 +434,7 @@ export class InventoryEngine {
       events,
       eventsByKind,
       duplicates,
+      countsBeyondMemory,
       deadLetters,
       anomalies,
       notifications: routed,
@@ -493,6 +493,7 @@ export class InventoryEngine {
         events: 0,
         eventsByKind: {},
         duplicates: 0,
+        countsBeyondMemory: [],
         deadLetters: [],
         anomalies: [],
         notifications: routed,
@@ -574,6 +575,7 @@ export class InventoryEngine {
       values: [
         { key: `${DETECTOR_KEY}/${shardId}`, value: JSON.stringify(detector.toJSON()) },
         { key: `${ROUTER_KEY}/${shardId}`, value: JSON.stringify(router.toJSON()) },
+        { key: `${IDS_KEY}/${shardId}`, value: JSON.stringify({ legacyUntil: ctx.recent.legacyUntil }) },
       ],
       appliedEvents,
       forgetEventsBefore,
@@ -620,7 +622,7 @@ export class InventoryEngine {
 /**
  * The partitioning contract: a series lives on one shard, so its events must arrive there in order.
  * A record that carries several series (an order of several items) is therefore put once per series,
- * its partition key naming the series (`SKU|warehouse`, {@link seriesKey}), and each copy yields only
+ * its partition key naming the series (`SKU|warehouse`, {@link partitionKeyOf}), and each copy yields only
  * the events of its series. A record whose key names none of its series (a local file, a key chosen
  * upstream) yields all its events.
  */
@@ -631,9 +633,9 @@ function forPartition(
   if (!res.ok || res.events.length < 2) return res;
   const key = record.partitionKey;
   let mine = 0;
-  for (const e of res.events) if (seriesKey(e.sku, e.warehouse) === key) mine++;
+  for (const e of res.events) if (partitionKeyOf(e.sku, e.warehouse) === key) mine++;
   if (mine === 0 || mine === res.events.length) return res;
-  return { ok: true, events: res.events.filter((e) => seriesKey(e.sku, e.warehouse) === key) };
+  return { ok: true, events: res.events.filter((e) => partitionKeyOf(e.sku, e.warehouse) === key) };
 }
 
 /** Detector memory of a series never seen. */
@@ -644,3 +646,30 @@ const EMPTY_SERIES_DETECTOR: SeriesDetectorState = {
   unitsPrevBucket: 0,
   silenceAlertedFor: null,
 };
+
+/** `legacyUntil` of a stored `ids/<shard>` value (JSON has no −Infinity: null stands for it). */
+function legacyUntilOf(json: string): number {
+  const v = (JSON.parse(json) as { legacyUntil?: unknown }).legacyUntil;
+  return typeof v === 'number' ? v : Number.NEGATIVE_INFINITY;
+}
+
+/** The dead letter of a record older than the shard's duplicate window. */
+function expiredDeadLetter(
+  record: StreamRecord,
+  shardId: string,
+  occurredAt: number,
+  watermark: number,
+  windowMs: number,
+): DeadLetter {
+  const hours = (ms: number): string => `${Math.round((ms / 3_600_000) * 10) / 10} h`;
+  return {
+    shardId,
+    sequenceNumber: record.sequenceNumber,
+    subSequenceNumber: record.subSequenceNumber,
+    partitionKey: record.partitionKey,
+    arrivalTimestamp: record.approximateArrivalTimestamp,
+    code: 'expired_event',
+    reason: `event time ${new Date(occurredAt).toISOString()} is ${hours(watermark - occurredAt)} behind the shard's event time (${new Date(watermark).toISOString()}), beyond the ${hours(windowMs)} duplicate window (detection.duplicateWindowHours): a repeat that old could no longer be recognised`,
+    data: record.data,
+  };
+}

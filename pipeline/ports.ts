@@ -109,7 +109,12 @@ export interface DeadLetter {
   subSequenceNumber: number;
   partitionKey: string;
   arrivalTimestamp: number;
-  /** A short machine-readable cause: `invalid_utf8`, `invalid_json`, `unknown_kind`, `schema`, `kpl`. */
+  /**
+   * A short machine-readable cause: `too_large`, `invalid_utf8`, `invalid_json`, `unknown_kind`,
+   * `schema`, `kpl`, `future_event` (dated after it reached the stream, beyond the allowed skew),
+   * `expired_event` (older than the shard's duplicate window: it could be a repeat no one remembers),
+   * `store_refused` (the state store refused what it carried), `internal`.
+   */
   code: string;
   /** What was wrong, for people: names the field and the value where it can. */
   reason: string;

@@ -311,7 +311,7 @@ async function fileReference(lines: readonly string[]) {
     data: Buffer.from(l),
     sequenceNumber: String(i + 1),
     subSequenceNumber: 0,
-    approximateArrivalTimestamp: 0,
+    approximateArrivalTimestamp: Date.now(),
   }));
   await engine.processBatch({ shardId: 'file-0', records, checkpointer: { checkpoint: async () => {} } });
   return store.seriesRows();

@@ -61,7 +61,7 @@ const lambdaRecord = (p: Put): KinesisEventRecord => ({
     data: p.data.toString('base64'),
     partitionKey: p.partitionKey,
     sequenceNumber: p.sequenceNumber,
-    approximateArrivalTimestamp: 1767571200.25,
+    approximateArrivalTimestamp: 1780272000.25, // 2026-06-01: after every generated event (they start 2026-01-05)
     kinesisSchemaVersion: '1.0',
   },
   eventID: `${p.shardId}:${p.sequenceNumber}`,
@@ -166,7 +166,7 @@ async function reference(puts: readonly Put[]) {
         data: p.data,
         sequenceNumber: p.sequenceNumber,
         subSequenceNumber: 0,
-        approximateArrivalTimestamp: 1767571200250,
+        approximateArrivalTimestamp: 1780272000250, // as lambdaRecord stamps them
       }),
     );
     if (records.length > 0)

@@ -4,7 +4,7 @@
  * an order of several items, a purchase order of several lines — is put once per series with that
  * series as its key; the pipeline keeps, from each copy, the events of its key's series.
  */
-import { seriesKey } from '../../pipeline/index.js';
+import { partitionKeyOf } from '../../pipeline/index.js';
 
 /**
  * The series keys (`SKU|warehouse`) of a raw record, in first-seen order; `['unparsed']` when the line
@@ -19,13 +19,13 @@ import { seriesKey } from '../../pipeline/index.js';
 export function partitionKeysOf(line: string): string[] {
   try {
     const r = JSON.parse(line) as Record<string, unknown>;
-    if (typeof r.ITEM_NO === 'string' && typeof r.LOC === 'string') return [seriesKey(r.ITEM_NO, r.LOC)];
+    if (typeof r.ITEM_NO === 'string' && typeof r.LOC === 'string') return [partitionKeyOf(r.ITEM_NO, r.LOC)];
     const many = (items: unknown, warehouse: unknown): string[] | null => {
       if (!Array.isArray(items) || typeof warehouse !== 'string') return null;
       const keys = new Set<string>();
       for (const it of items) {
         const sku = typeof it === 'object' && it !== null ? (it as { sku?: unknown }).sku : undefined;
-        if (typeof sku === 'string') keys.add(seriesKey(sku, warehouse));
+        if (typeof sku === 'string') keys.add(partitionKeyOf(sku, warehouse));
       }
       return keys.size > 0 ? [...keys] : null;
     };

@@ -96,7 +96,11 @@ export interface SeriesDetectorState {
 }
 
 function anomalyId(type: AnomalyType, sku: string, warehouse: string, trigger: string): string {
-  return createHash('sha1').update(`${type}|${sku}|${warehouse}|${trigger}`).digest('hex').slice(0, 20);
+  // JSON, not a join: `|` may occur in a SKU, and (A|B, C) must not hash as (A, B|C).
+  return createHash('sha1')
+    .update(JSON.stringify([type, sku, warehouse, trigger]))
+    .digest('hex')
+    .slice(0, 20);
 }
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -29,7 +29,8 @@ function toRecord(data: Uint8Array): StreamRecord {
     data,
     sequenceNumber: '123',
     subSequenceNumber: 2,
-    approximateArrivalTimestamp: 99,
+    // After every accepted event time: this test is about the schemas, not the event-time window.
+    approximateArrivalTimestamp: MAX_EVENT_TIME,
   };
 }
 
@@ -50,7 +51,7 @@ function check(data: Uint8Array): NormalizeResult {
       '123',
       2,
       'p',
-      99,
+      MAX_EVENT_TIME,
     ]);
     expect(['invalid_utf8', 'invalid_json', 'unknown_kind', 'schema']).toContain(d.code);
   } else {

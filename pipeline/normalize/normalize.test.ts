@@ -19,7 +19,8 @@ function record(body: unknown, sequenceNumber = '1'): StreamRecord {
     data,
     sequenceNumber,
     subSequenceNumber: 3,
-    approximateArrivalTimestamp: T0 + 5,
+    // Well after every event of these tests (generated streams run for days after T0).
+    approximateArrivalTimestamp: T0 + 365 * 86_400_000,
   };
 }
 
@@ -56,7 +57,7 @@ const sale = {
 
 const saleEvents = (kind: InventoryEvent['kind'], eventId = 'SO-00000001-P'): InventoryEvent[] => [
   {
-    eventId: `${eventId}#1`,
+    eventId: `storefront:${eventId}#1`,
     sourceId: eventId,
     source: 'storefront',
     kind,
@@ -71,7 +72,7 @@ const saleEvents = (kind: InventoryEvent['kind'], eventId = 'SO-00000001-P'): In
     currency: 'USD',
   },
   {
-    eventId: `${eventId}#2`,
+    eventId: `storefront:${eventId}#2`,
     sourceId: eventId,
     source: 'storefront',
     kind,
@@ -133,7 +134,7 @@ const log = {
 };
 
 const wmsEvent = (over: Partial<InventoryEvent>): InventoryEvent => ({
-  eventId: 'WMS-000000042',
+  eventId: 'wms:WMS-000000042',
   sourceId: 'WMS-000000042',
   source: 'wms',
   kind: 'damage',
@@ -235,7 +236,7 @@ describe('normalize: storefront orders', () => {
       promo: { code: 'X' },
     });
     expect(e).toStrictEqual({
-      eventId: 'SO-00000001-P#1',
+      eventId: 'storefront:SO-00000001-P#1',
       sourceId: 'SO-00000001-P',
       source: 'storefront',
       kind: 'sale_placed',
@@ -251,7 +252,7 @@ describe('normalize: storefront orders', () => {
 
 describe('normalize: supplier documents', () => {
   const poLine1: InventoryEvent = {
-    eventId: 'PO-0000001#1',
+    eventId: 'supplier:PO-0000001#1',
     sourceId: 'PO-0000001',
     source: 'supplier',
     kind: 'po_issued',
@@ -268,7 +269,7 @@ describe('normalize: supplier documents', () => {
   };
   const poLine2: InventoryEvent = {
     ...poLine1,
-    eventId: 'PO-0000001#2',
+    eventId: 'supplier:PO-0000001#2',
     sku: 'SKU-00003',
     quantity: 40,
     unitCost: 2.25,
@@ -288,10 +289,16 @@ describe('normalize: supplier documents', () => {
       kind: 'asn_issued' as const,
     };
     expect(events(asn)).toEqual([
-      { ...asnBase, eventId: 'ASN-0000001#1', quantity: 24, orderedQuantity: 36, reason: 'PO-0000001' },
       {
         ...asnBase,
-        eventId: 'ASN-0000001#2',
+        eventId: 'supplier:ASN-0000001#1',
+        quantity: 24,
+        orderedQuantity: 36,
+        reason: 'PO-0000001',
+      },
+      {
+        ...asnBase,
+        eventId: 'supplier:ASN-0000001#2',
         sku: 'SKU-00003',
         quantity: 40,
         orderedQuantity: 40,
@@ -310,7 +317,10 @@ describe('normalize: supplier documents', () => {
 
   it('keeps the supplier line number in the id, whatever the order of lines', () => {
     const lines = [{ ...po.lines[1], line_no: 7 }, po.lines[0]];
-    expect(events({ ...po, lines }).map((e) => e.eventId)).toEqual(['PO-0000001#7', 'PO-0000001#1']);
+    expect(events({ ...po, lines }).map((e) => e.eventId)).toEqual([
+      'supplier:PO-0000001#7',
+      'supplier:PO-0000001#1',
+    ]);
   });
 });
 
@@ -397,7 +407,7 @@ describe('normalize: dead letters', () => {
         sequenceNumber: '77',
         subSequenceNumber: 3,
         partitionKey: 'pk',
-        arrivalTimestamp: T0 + 5,
+        arrivalTimestamp: T0 + 365 * 86_400_000,
         code: 'invalid_json',
         reason: expect.stringMatching(/^invalid JSON: .+/),
         data,

@@ -1,14 +1,20 @@
 /**
  * Normalization: one raw stream record in, its `InventoryEvent`s (or one dead letter) out.
- *
- * Steps, each with the dead-letter code it fails with:
- * 1. strict UTF-8 decode (`invalid_utf8`);
- * 2. `JSON.parse` (`invalid_json`, with the parser's message);
- * 3. the upstream family from its discriminator, see {@link detectFamily} (`unknown_kind`, listing the
+ * It is the trust boundary: what passes is within the limits of `limits.ts` (one table for every
+ * store), so nothing downstream has to distrust an event. Steps, each with the dead-letter code it
+ * fails with:
+ * 1. size: at most {@link MAX_RECORD_BYTES} (`too_large`);
+ * 2. strict UTF-8 decode (`invalid_utf8`);
+ * 3. `JSON.parse` (`invalid_json`, with the parser's message);
+ * 4. the upstream family from its discriminator, see {@link detectFamily} (`unknown_kind`, listing the
  *    fields seen);
- * 4. the family's zod schema (`schema`, naming the field path and the bad value), run through zod's
- *    compiled fast path (see `compiledSchemas`);
- * 5. mapping to events, one per line/item.
+ * 5. the family's zod schema (`schema`, naming the field path and the bad value: lengths, characters,
+ *    ranges), run through zod's compiled fast path (see `compiledSchemas`);
+ * 6. mapping to events, one per line/item, with ids namespaced by source ({@link eventIdOf});
+ * 7. event time at most `maxFutureSkewMs` after the record reached the stream (`future_event`).
+ *
+ * The other side of the event-time window (not older than the shard's duplicate window) needs the
+ * shard's clock, which the engine holds: it dead-letters such records as `expired_event`.
  *
  * Mapping decisions worth knowing:
  * - **ASN → PO link**: an ASN event's `documentId` is the ASN's `doc_id` (the id WMS receipts cite in
@@ -30,7 +36,7 @@
  * One more code exists for safety: `internal`, when something throws that should not (a `casePack`
  * lookup that throws); the record is kept rather than the shard stopped.
  */
-import type { InventoryEvent, InventoryEventKind } from '../events.js';
+import { eventIdOf, type InventoryEvent, type InventoryEventKind } from '../events.js';
 import type { StreamRecord } from '../lifecycle.js';
 import type { DeadLetter } from '../ports.js';
 import {
@@ -40,6 +46,7 @@ import {
   SUPPLIER_RECORD_TYPES,
   WMS_TRANSACTIONS,
 } from './aliases.js';
+import { DEFAULT_MAX_FUTURE_SKEW_MS, MAX_RECORD_BYTES } from './limits.js';
 import {
   compiledSchemas,
   formatIssues,
@@ -75,6 +82,14 @@ export interface NormalizerOptions {
    * record is dead-lettered with code `internal` rather than converted wrongly.
    */
   casePack?: (sku: string) => number | undefined;
+  /**
+   * How far an event's time may lie after its record's `approximateArrivalTimestamp` (when the
+   * stream took it), ms; default {@link DEFAULT_MAX_FUTURE_SKEW_MS} (15 min). A later time is dead-
+   * lettered as `future_event`: it would move the shard's event-time clock forward and make the
+   * duplicate window forget. `Infinity` turns the check off (offline replays of labelled data whose
+   * records carry no arrival time).
+   */
+  maxFutureSkewMs?: number;
 }
 
 /**
@@ -95,6 +110,15 @@ export interface Normalizer {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A span of time for a reason: `12 min`, `3.5 h`, `73 days`. */
+function describeSpan(ms: number): string {
+  const minutes = ms / 60_000;
+  if (minutes < 120) return `${Math.round(minutes)} min`;
+  const hours = minutes / 60;
+  if (hours < 48) return `${Math.round(hours * 10) / 10} h`;
+  return `${Math.round(hours / 24)} days`;
+}
 
 function errorMessage(e: unknown): string {
   if (e instanceof Error && e.message) return e.message;
@@ -150,6 +174,8 @@ function firstInvalidUtf8(b: Uint8Array): string {
  */
 export function createNormalizer(options: NormalizerOptions = {}): Normalizer {
   const lookupPack = options.casePack;
+  const maxFutureSkewMs = options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
+  if (!(maxFutureSkewMs >= 0)) throw new RangeError(`maxFutureSkewMs must be ≥ 0, got ${maxFutureSkewMs}`);
 
   function dead(record: StreamRecord, shardId: string, code: string, reason: string): NormalizeResult {
     return {
@@ -173,7 +199,7 @@ export function createNormalizer(options: NormalizerOptions = {}): Normalizer {
     for (let i = 0; i < r.items.length; i++) {
       const item = r.items[i];
       const e: InventoryEvent = {
-        eventId: `${r.eventId}#${i + 1}`,
+        eventId: eventIdOf('storefront', r.eventId, i + 1),
         sourceId: r.eventId,
         source: 'storefront',
         kind,
@@ -198,7 +224,7 @@ export function createNormalizer(options: NormalizerOptions = {}): Normalizer {
     for (const l of r.lines) {
       const pack = l.uom === 'CS' ? l.case_pack : 1;
       const e: InventoryEvent = {
-        eventId: `${r.doc_id}#${l.line_no}`,
+        eventId: eventIdOf('supplier', r.doc_id, l.line_no),
         sourceId: r.doc_id,
         source: 'supplier',
         kind: asn ? 'asn_issued' : 'po_issued',
@@ -239,7 +265,7 @@ export function createNormalizer(options: NormalizerOptions = {}): Normalizer {
       }
     }
     const e: InventoryEvent = {
-      eventId: r.LOG_ID,
+      eventId: eventIdOf('wms', r.LOG_ID),
       sourceId: r.LOG_ID,
       source: 'wms',
       kind,
@@ -288,6 +314,14 @@ export function createNormalizer(options: NormalizerOptions = {}): Normalizer {
   return {
     normalize(record: StreamRecord, shardId: string): NormalizeResult {
       try {
+        if (record.data.length > MAX_RECORD_BYTES) {
+          return dead(
+            record,
+            shardId,
+            'too_large',
+            `record of ${record.data.length} bytes exceeds the limit of ${MAX_RECORD_BYTES} bytes`,
+          );
+        }
         let text: string;
         try {
           text = utf8.decode(record.data);
@@ -300,7 +334,21 @@ export function createNormalizer(options: NormalizerOptions = {}): Normalizer {
         } catch (e) {
           return dead(record, shardId, 'invalid_json', `invalid JSON: ${errorMessage(e)}`);
         }
-        return normalizeValue(record, shardId, value);
+        const res = normalizeValue(record, shardId, value);
+        if (res.ok) {
+          // Every event of a record shares its time: one check covers them all.
+          const t = res.events[0].occurredAt;
+          const limit = record.approximateArrivalTimestamp + maxFutureSkewMs;
+          if (t > limit) {
+            return dead(
+              record,
+              shardId,
+              'future_event',
+              `event time ${new Date(t).toISOString()} is ${describeSpan(t - record.approximateArrivalTimestamp)} after the record reached the stream (${new Date(record.approximateArrivalTimestamp).toISOString()}); at most ${describeSpan(maxFutureSkewMs)} is accepted (maxFutureSkewMs)`,
+            );
+          }
+        }
+        return res;
       } catch (e) {
         // Unreachable for any input we know of; kept so that a bug (or a throwing casePack lookup)
         // dead-letters one record instead of stopping the shard.

@@ -8,23 +8,23 @@
  * - quantities are finite integers with |q| ≤ 1e9 (`1e999` parses to `Infinity` and fails here);
  * - money is a finite number from 0 to 1e9;
  * - times parse strictly (no day rollover: `2026-02-30` fails) and lie in the years 2000–2100;
- * - strings are non-empty; an optional field may be absent or `null` (both mean "not given").
+ * - strings are non-empty, within the lengths of `limits.ts` (SKU 128, warehouse 64, any other text
+ *   128 characters) and well-formed Unicode without control or bidirectional-control characters; an
+ *   optional field may be absent or `null` (both mean "not given").
  *
  * @module
  */
 import { z } from 'zod';
 import { STOREFRONT_EVENTS, SUPPLIER_RECORD_TYPES, WMS_TRANSACTIONS } from './aliases.js';
+import {
+  MAX_QUANTITY,
+  MAX_SKU_LENGTH,
+  MAX_TEXT_LENGTH,
+  MAX_WAREHOUSE_LENGTH,
+  unsafeTextReason,
+} from './limits.js';
 
-/**
- * The largest magnitude a quantity may have, in the upstream's units and in eaches after case
- * conversion. Far above any real stock movement, far below where float arithmetic stops being exact.
- *
- * @example
- * ```ts
- * if (Math.abs(q) > MAX_QUANTITY) throw new RangeError('quantity out of range');
- * ```
- */
-export const MAX_QUANTITY = 1e9;
+export { MAX_QUANTITY };
 
 /**
  * The event-time window accepted: from 2000-01-01T00:00:00Z (inclusive) to 2101-01-01T00:00:00Z
@@ -126,7 +126,24 @@ export function parseWmsTime(s: string): number | undefined {
 const FINITE = 'expected a finite number';
 const TEXT = 'expected a non-empty string';
 
-const text = z.string({ error: TEXT }).min(1, { error: TEXT });
+/**
+ * A non-empty string of at most `max` characters that is safe as a key (see `limits.ts`): every text
+ * field is an id, a key or a label somewhere downstream.
+ */
+function boundedText(max: number): z.ZodString {
+  return z
+    .string({ error: TEXT })
+    .min(1, { error: TEXT })
+    .max(max, { error: (iss) => `expected at most ${max} characters, got ${(iss.input as string).length}` })
+    .check((ctx) => {
+      const reason = unsafeTextReason(ctx.value);
+      if (reason !== undefined) ctx.issues.push({ code: 'custom', input: ctx.value, message: reason });
+    });
+}
+
+const text = boundedText(MAX_TEXT_LENGTH);
+const sku = boundedText(MAX_SKU_LENGTH);
+const warehouse = boundedText(MAX_WAREHOUSE_LENGTH);
 /** Absent, `null` (upstreams write it for "none") or a non-empty string; `null` reads as absent. */
 const optionalText = text.nullish();
 
@@ -217,14 +234,11 @@ export const salesOrderEventSchema = z.object({
   occurredAt: epochOrIsoTime,
   channel: optionalText,
   customerId: optionalText,
-  fulfillmentCenter: text,
+  fulfillmentCenter: warehouse,
   items: z
-    .array(
-      z.object({ sku: text, quantity: positiveQuantity, unitPrice: money }, { error: 'expected an object' }),
-      {
-        error: 'expected an array of items',
-      },
-    )
+    .array(z.object({ sku, quantity: positiveQuantity, unitPrice: money }, { error: 'expected an object' }), {
+      error: 'expected an array of items',
+    })
     .min(1, { error: 'expected at least one item' }),
   currency: optionalText,
 });
@@ -242,7 +256,7 @@ export type SalesOrderEventData = z.output<typeof salesOrderEventSchema>;
 const supplierLine = z.object(
   {
     line_no: positiveQuantity,
-    sku: text,
+    sku,
     qty_ordered: countQuantity,
     /** Required on an ASN (checked on the record, which knows its type). */
     qty_shipped: countQuantity.nullish(),
@@ -270,7 +284,7 @@ export const supplierRecordSchema = z
     doc_id: text,
     po_ref: optionalText,
     supplier: z.object({ id: text }, { error: 'expected an object with an id' }),
-    ship_to: text,
+    ship_to: warehouse,
     issued_at: isoTime,
     currency: optionalText,
     lines: z
@@ -327,8 +341,8 @@ export const inventoryLogRowSchema = z
   .object({
     LOG_ID: text,
     TXN: oneOf(WMS_TRANSACTIONS.keys()),
-    ITEM_NO: text,
-    LOC: text,
+    ITEM_NO: sku,
+    LOC: warehouse,
     QTY: signedQuantity,
     UOM: unitOfMeasure,
     TXN_TIME: wmsTime,

@@ -37,6 +37,12 @@ export interface ShelfwatchMetrics {
   readonly recordsTotal: Counter<'shard'>;
   /** Records that could not be turned into events, by cause (`invalid_json`, `schema`, …). */
   readonly deadLettersTotal: Counter<'code'>;
+  /** Records held aside by a trust rule (valid, but outside the event-time window), by reason. */
+  readonly quarantinedTotal: Counter<'reason'>;
+  /** Events dropped because their id was applied before, within the duplicate window. */
+  readonly duplicatesTotal: Counter<never>;
+  /** Blank lines of file and standard-input sources, skipped (they hold no record). */
+  readonly blankLinesTotal: Counter<'shard'>;
   /** Anomalies raised, by type and severity. */
   readonly anomaliesTotal: Counter<'type' | 'severity'>;
   /** Alert notifications attempted, by receiver and outcome (`sent`, `failed`, `suppressed`, …). */
@@ -107,6 +113,23 @@ export function createMetrics(): ShelfwatchMetrics {
       name: 'shelfwatch_dead_letters_total',
       help: 'Records that could not be turned into inventory events, by cause',
       labelNames: ['code'] as const,
+      registers,
+    }),
+    quarantinedTotal: new Counter({
+      name: 'shelfwatch_quarantined_total',
+      help: 'Valid records held aside by a trust rule (event time outside the window), by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    duplicatesTotal: new Counter({
+      name: 'shelfwatch_duplicates_total',
+      help: 'Events dropped as repeats of an event applied within the duplicate window',
+      registers,
+    }),
+    blankLinesTotal: new Counter({
+      name: 'shelfwatch_blank_lines_total',
+      help: 'Blank lines of file and standard-input sources, skipped',
+      labelNames: ['shard'] as const,
       registers,
     }),
     anomaliesTotal: new Counter({

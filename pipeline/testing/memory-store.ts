@@ -2,6 +2,7 @@
  * An in-memory {@link StateStore} with the same contract as the SQL and DynamoDB stores: for tests and
  * for trying the pipeline without a disk. Commits are atomic (a copy is swapped in whole).
  */
+import { seriesKey } from '../events.js';
 import type { ExtendedSequenceNumber } from '../lifecycle.js';
 import {
   type Anomaly,
@@ -59,14 +60,14 @@ export class MemoryStateStore implements StateStore {
   }
 
   async loadSeries(keys: readonly SeriesKey[]): Promise<StoredSeries> {
-    const wanted = new Set(keys.map((k) => `${k.sku}|${k.warehouse}`));
+    const wanted = new Set(keys.map((k) => seriesKey(k.sku, k.warehouse)));
     const series: SeriesRow[] = [];
     for (const key of wanted) {
       const row = this.data.series.get(key);
       if (row) series.push({ ...row });
     }
     const recentEvents = [...this.data.applied.values()]
-      .filter((e) => wanted.has(`${e.sku}|${e.warehouse}`))
+      .filter((e) => wanted.has(seriesKey(e.sku, e.warehouse)))
       .map((e) => ({ ...e }));
     return { series, recentEvents };
   }
@@ -109,13 +110,13 @@ export class MemoryStateStore implements StateStore {
       deadLetters: new Map(this.data.deadLetters),
       anomalies: new Map(this.data.anomalies),
     };
-    for (const r of b.series) next.series.set(`${r.sku}|${r.warehouse}`, { ...r });
+    for (const r of b.series) next.series.set(seriesKey(r.sku, r.warehouse), { ...r });
     for (const v of b.values) next.values.set(v.key, v.value);
     for (const e of b.appliedEvents) if (!next.applied.has(e.eventId)) next.applied.set(e.eventId, { ...e });
     if (b.forgetEventsBefore !== undefined) {
-      const mine = new Set(b.series.map((r) => `${r.sku}|${r.warehouse}`));
+      const mine = new Set(b.series.map((r) => seriesKey(r.sku, r.warehouse)));
       for (const [id, e] of next.applied)
-        if (e.occurredAt < b.forgetEventsBefore && mine.has(`${e.sku}|${e.warehouse}`))
+        if (e.occurredAt < b.forgetEventsBefore && mine.has(seriesKey(e.sku, e.warehouse)))
           next.applied.delete(id);
     }
     for (const d of b.deadLetters) {
@@ -130,10 +131,10 @@ export class MemoryStateStore implements StateStore {
 
   async close(): Promise<void> {}
 
-  /** Every stored series row, sorted by key (for comparing runs). */
+  /** Every stored series row, sorted by SKU then warehouse (for comparing runs). */
   seriesRows(): SeriesRow[] {
-    return [...this.data.series.values()].sort((a, b) =>
-      `${a.sku}|${a.warehouse}`.localeCompare(`${b.sku}|${b.warehouse}`),
+    return [...this.data.series.values()].sort(
+      (a, b) => a.sku.localeCompare(b.sku) || a.warehouse.localeCompare(b.warehouse),
     );
   }
 
