@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // One printed fast-check seed per run, applied in every worker: FC_SEED=<seed> replays a failure.
+    globalSetup: ['test/fast-check-seed.ts'],
+    setupFiles: ['test/fast-check-worker.ts'],
   },
 });

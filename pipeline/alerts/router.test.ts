@@ -285,6 +285,58 @@ describe('AlertRouter rate limit', () => {
     expect(out[1].notification.severity).toBe('critical');
   });
 
+  // Issue 11 item 9: the property "does not depend on how often advance is called" failed with seed
+  // -210279417, path 186:0:0:2:2:3:3:3:7:7:10:10:10:12:12:12:12; this is its counterexample.
+  it('folds held anomalies into a group due when room returns, however often advance is called', () => {
+    const options = { ...base, groupWaitMs: 0, repeatIntervalMs: 0, maxPerHour: 1 };
+    const [a0, a1, a3] = [0, 30, 60].map((m, i) =>
+      makeAnomaly({ id: `a${i === 2 ? 3 : i}`, sku: 'S1', severity: 'info', detectedAt: T0 + m * MINUTE }),
+    );
+    const fine = new AlertRouter(options);
+    const fineOut = [a0, a1, a3].flatMap((a) => {
+      fine.add(a);
+      return fine.advance(a.detectedAt);
+    });
+    fineOut.push(...fine.flushAll());
+    const coarse = new AlertRouter(options);
+    coarse.add(a0);
+    coarse.add(a1);
+    // Room returns at T0 + 1 h, the very moment a3's group is due: a3 has not arrived yet, but may.
+    const coarseOut = coarse.advance(T0 + HOUR);
+    coarse.add(a3);
+    coarseOut.push(...coarse.flushAll());
+    const shape = (out: RoutedNotification[]) =>
+      out.map((r) => [r.at - T0, r.notification.anomalies.map((a) => a.id), r.notification.suppressed]);
+    expect(shape(coarseOut)).toEqual([
+      [0, ['a0'], 0],
+      [HOUR, ['a3'], 1],
+    ]);
+    expect(coarseOut).toEqual(fineOut);
+    expect(coarse.stats).toEqual(fine.stats);
+  });
+
+  it('sends a summary at the watermark only once no group due then can still open', () => {
+    const held = (groupWaitMs: number) => {
+      const router = new AlertRouter({ ...opts, groupWaitMs, maxPerHour: 1 });
+      router.add(makeAnomaly({ id: 'a1', sku: 'S1', detectedAt: T0 }));
+      router.add(makeAnomaly({ id: 'a2', sku: 'S2', detectedAt: T0 + groupWaitMs + MINUTE }));
+      return router;
+    };
+    // groupWaitMs 0: an anomaly at T0 + 1 h could still open a group due then, which would win the tie.
+    const instant = held(0);
+    expect(instant.advance(T0 + HOUR).map((r) => r.at - T0)).toEqual([0]);
+    expect(instant.advance(T0 + HOUR + 1).map((r) => [r.at - T0, r.notification.suppressed])).toEqual([
+      [HOUR, 1],
+    ]);
+    // With a group wait, any group opened from now on is due later: the summary goes out at once.
+    const waiting = held(5 * MINUTE);
+    const room = T0 + 5 * MINUTE + HOUR;
+    expect(waiting.advance(room).map((r) => [r.at - T0, r.notification.suppressed])).toEqual([
+      [5 * MINUTE, 0],
+      [room - T0, 1],
+    ]);
+  });
+
   it('keeps receivers apart and accounts for every anomaly', () => {
     const router = new AlertRouter({
       routes: [

@@ -28,7 +28,10 @@
  *      *summary* notification is sent: the group key, no anomalies, `suppressed` = the held count,
  *      the highest held severity. Summaries take room like any notification, oldest held key first.
  *    Since room returns at one precise moment, the summary is the usual path; folding happens when a
- *    notification of the same key is due at that very moment (group flushes win ties).
+ *    notification of the same key is due at that very moment (group flushes win ties). So a summary
+ *    waits until every group due at its moment is known: with `groupWaitMs` 0 an on-time anomaly
+ *    detected at the watermark opens a group due then, so a summary at the watermark itself is sent
+ *    only once the watermark has moved past it (or by `flushAll`).
  *    Times are clamped per receiver so that they never go back (a late group is timed at the
  *    receiver's latest send at the earliest), which keeps the window honest with late data.
  *    So for every receiver, anomalies routed to it = anomalies inside its notifications + the sum of
@@ -368,7 +371,8 @@ export class AlertRouter {
   /**
    * Moves event time to `watermarkMs` and returns every notification due by then, in event-time order.
    * A watermark behind the current one does not move it back (it still flushes what is due, such as a
-   * group a late anomaly opened). `-Infinity` (no event yet) is accepted and does nothing.
+   * group a late anomaly opened). `-Infinity` (no event yet) is accepted and does nothing. With
+   * `groupWaitMs` 0, a summary timed exactly at the watermark comes with the next, later watermark.
    *
    * @example
    * ```ts
@@ -453,7 +457,10 @@ export class AlertRouter {
       for (const [name, r] of this.receivers) {
         if (r.held.length === 0) continue;
         const at = this.roomAt(r);
-        if (at <= limit && (!summary || at < summary.at || (at === summary.at && name < summary.name))) {
+        if (
+          this.summaryDue(at, limit) &&
+          (!summary || at < summary.at || (at === summary.at && name < summary.name))
+        ) {
           summary = { name, at };
         }
       }
@@ -461,6 +468,17 @@ export class AlertRouter {
       else if (summary) this.sendSummary(summary.name, summary.at, out);
       else return out;
     }
+  }
+
+  /**
+   * Whether a summary timed `at` may be played once the watermark is at `limit`. Group flushes win
+   * ties, so a summary must wait until no group due at its time can still open. With `groupWaitMs` 0
+   * an on-time anomaly detected at the watermark opens a group due at the watermark, so a summary at
+   * the watermark waits for it to move on; otherwise whether it folded or was summarised would
+   * depend on whether `advance` ran between the two.
+   */
+  private summaryDue(at: number, limit: number): boolean {
+    return at < limit || (at === limit && this.o.groupWaitMs > 0);
   }
 
   /** When the receiver next has room: now, or when its oldest counted send turns an hour old. */
