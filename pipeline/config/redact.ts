@@ -23,6 +23,31 @@ const URL_KEY = /^(url|uri|dsn|endpoint|connection[-_]?string)$|(url|uri|dsn)$/i
 const SECRET_CONTAINER = /^headers$/i;
 
 /**
+ * A secret or URL key name followed by a separator and more text: what a line like `password hunter2`
+ * or `{url=https://…}` becomes when its ":" (or the space after it) is missing.
+ */
+const SECRET_ASSIGNMENT = new RegExp(
+  `(?:${SECRET_KEY.source}|url|uri|dsn|endpoint|connection[-_]?string)[\\w-]*\\s*[\\s=:]\\s*\\S`,
+  'i',
+);
+
+/**
+ * Whether text that should be a key name, or a plain value, looks like a secret key with its value run
+ * into it, as YAML reads `password hunter2` (no ":") or `password:hunter2` (no space): one string, which
+ * would otherwise be shown back as an unknown key or a wrongly typed value.
+ *
+ * @example
+ * ```ts
+ * looksLikeSecretAssignment('password hunter2'); // true
+ * looksLikeSecretAssignment('webhookUrl=https://hooks.slack.com/x'); // true
+ * looksLikeSecretAssignment('maxRecords'); // false
+ * ```
+ */
+export function looksLikeSecretAssignment(text: string): boolean {
+  return SECRET_ASSIGNMENT.test(text);
+}
+
+/**
  * Whether the value at `path` (keys and indices from the root) must never be shown.
  *
  * @example
