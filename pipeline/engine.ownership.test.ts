@@ -10,6 +10,7 @@ import { InventoryEngine, type RecordNormalizer, type RoutedNotification } from 
 import type { InventoryEvent } from './events.js';
 import type { ProcessRecordsInput, ShardRecordProcessor, StreamRecord } from './lifecycle.js';
 import { type AlertNotification, type AlertSink, StaleCheckpointError } from './ports.js';
+import { RetryGiveUpError } from './retry.js';
 import { MemoryStateStore } from './testing/memory-store.js';
 
 const normalizer: RecordNormalizer = {
@@ -249,7 +250,7 @@ describe('InventoryEngine across workers', () => {
     await w.processBatch(batchInput('shard-0', s0.slice(0, 10)));
     giveUp = true;
     store.failNextCommit = new Error('store down');
-    await expect(w.processBatch(batchInput('shard-0', s0.slice(10)))).rejects.toThrow('deadline');
+    await expect(w.processBatch(batchInput('shard-0', s0.slice(10)))).rejects.toThrow(RetryGiveUpError);
     giveUp = false;
     // Another shard's commit must not carry the failed batch's series, and the shard starts over.
     await w.processBatch(batchInput('shard-1', s1));

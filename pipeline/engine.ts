@@ -22,6 +22,7 @@
  * the checkpoint the worker expects, so a worker that lost a shard cannot overwrite its new owner.
  */
 
+import { deliver, type RoutedNotification } from './alert-delivery.js';
 import {
   type DetectionThresholds,
   InventoryDetector,
@@ -51,15 +52,14 @@ import {
   type SeriesRow,
   StaleCheckpointError,
   type StateStore,
+  StoreRefusedError,
+  type UndeliveredNotification,
 } from './ports.js';
-import { lastPosition, samePosition } from './positions.js';
+import { comparePositions, lastPosition, samePosition } from './positions.js';
+import { RetryGiveUpError, RetryPolicy } from './retry.js';
 import { InventoryState, type SeriesExtra } from './state/inventory-state.js';
 
-/** A notification addressed to one receiver (a sink name). */
-export interface RoutedNotification {
-  receiver: string;
-  notification: AlertNotification;
-}
+export type { RoutedNotification } from './alert-delivery.js';
 
 /** What the engine needs from the alert router (dedup, grouping, routing, rate limit). */
 export interface AlertRouting {
@@ -93,6 +93,8 @@ export interface BatchReport {
   deadLetters: DeadLetter[];
   anomalies: Anomaly[];
   notifications: RoutedNotification[];
+  /** Notifications a sink refused for good, parked in the store with the reason (not in `notifications`). */
+  undelivered: UndeliveredNotification[];
   seconds: number;
   /** Newest event time seen, epoch ms. */
   watermark: number;
@@ -115,12 +117,31 @@ export interface EngineOptions {
    * batch commits, retried like alert sinks (a failure holds the checkpoint back).
    */
   seriesSinks?: readonly SeriesMetricsSink[];
-  /** Called after each committed batch. */
-  onBatch?: (report: BatchReport) => void;
-  /** Called when a sink or the store fails and the engine retries. */
-  onRetry?: (what: string, attempt: number, error: unknown) => void;
-  /** Waits between retries; injectable for tests. */
+  /**
+   * What happens to a valid record whose event time lies outside the window (`future_event`,
+   * `expired_event`): `dead-letter` (default) or `quarantine` (kept the same way, counted apart, to be
+   * reviewed and replayed).
+   */
+  outOfWindow?: 'dead-letter' | 'quarantine';
+  /**
+   * How the engine waits on a failing store or sink (default: unbounded attempts, 100 ms doubling to
+   * 30 s, full jitter). A bounded policy (a Lambda invocation's deadline) makes the batch fail with a
+   * `RetryGiveUpError` instead; nothing of it is committed.
+   */
+  retryPolicy?: RetryPolicy;
+  /** Waits between retries of the default policy; injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Aborting it stops every wait at once (shutdown): the batch in flight is abandoned, uncommitted,
+   * and its `processRecords` rejects with a `RetryGiveUpError` of reason `aborted`.
+   */
+  signal?: AbortSignal;
+  /** Observer: after each committed batch. */
+  onBatch?: (report: BatchReport) => void;
+  /** Observer: a sink or the store failed and the engine waits to try again. It cannot steer. */
+  onRetry?: (what: string, attempt: number, error: unknown) => void;
+  /** Observer: a sink or the store that had failed succeeded, after `attempts` attempts. */
+  onRecovered?: (what: string, attempts: number) => void;
 }
 
 const ROUTER_KEY = 'router';
@@ -167,14 +188,25 @@ export class InventoryEngine {
   private ownerEpoch = new Int32Array(1024);
   private nextEpoch = 1;
   private readonly window: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  /** Sinks: a permanent error gives up (the notification is parked). */
+  private readonly sinkPolicy: RetryPolicy;
+  /**
+   * The store: every error is retried (a read-only or unreachable store holds the checkpoint until
+   * someone acts) except a refused fence or refused data, which retrying cannot change.
+   */
+  private readonly storePolicy: RetryPolicy;
   private started = false;
   /** One batch at a time: state is shared across shards, and commits must not interleave. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: EngineOptions) {
     this.window = o.duplicateWindowMs ?? 24 * 3_600_000;
-    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const sleep = o.sleep;
+    this.sinkPolicy = o.retryPolicy ?? new RetryPolicy(sleep ? { sleep: (ms) => sleep(ms) } : {});
+    this.storePolicy = this.sinkPolicy.with({
+      classify: (e) =>
+        e instanceof StaleCheckpointError || e instanceof StoreRefusedError ? 'permanent' : 'transient',
+    });
   }
 
   /** Opens the store (and applies its migrations). Shards are opened as their processors initialize. */
@@ -322,7 +354,34 @@ export class InventoryEngine {
 
   /** Processes one batch end to end (normalize → state → detect → publish → commit → checkpoint). */
   processBatch(input: ProcessRecordsInput): Promise<BatchReport> {
-    return this.serializeShard(input.shardId, () => this.runBatch(input));
+    return this.serializeShard(input.shardId, () => this.runIsolating(input));
+  }
+
+  /**
+   * Runs a batch; when the store refuses what it carries (a {@link StoreRefusedError}: a value no
+   * column holds), finds the record that carries it by halves — each half runs again from the
+   * committed state, the failed attempt abandoned — commits around it, and dead-letters that record
+   * alone with the store's reason (`store_refused`): one bad row must not hold its shard forever.
+   */
+  private async runIsolating(input: ProcessRecordsInput): Promise<BatchReport> {
+    try {
+      return await this.runBatch(input);
+    } catch (err) {
+      if (!(err instanceof StoreRefusedError)) throw err;
+      this.abandon(input.shardId);
+      const { records } = input;
+      if (records.length === 0) throw err; // dead letters alone refused: nothing left to set aside
+      if (records.length === 1) {
+        const refused = refusedDeadLetter(records[0], input.shardId, err);
+        return await this.runBatch({
+          ...input,
+          records: [],
+          deadLetters: [...(input.deadLetters ?? []), refused],
+        });
+      }
+      const [first, second] = halves(input);
+      return mergeReports(await this.runIsolating(first), await this.runIsolating(second));
+    }
   }
 
   /** Runs `task` after every earlier one; if it fails, what it changed in memory is abandoned. */
@@ -383,7 +442,7 @@ export class InventoryEngine {
           ? (normalized[i] as ReturnType<RecordNormalizer['normalize']>)
           : forPartition(record, normalizer.normalize(record, shardId));
       if (!res.ok) {
-        deadLetters.push(res.deadLetter);
+        deadLetters.push(this.withDisposition(res.deadLetter));
         continue;
       }
       // The far side of the event-time window (the near side is the normalizer's): an event older
@@ -392,7 +451,9 @@ export class InventoryEngine {
       const occurredAt = res.events[0].occurredAt;
       if (ctx.recent.isExpired(occurredAt, detector.currentWatermark)) {
         deadLetters.push(
-          expiredDeadLetter(record, shardId, occurredAt, detector.currentWatermark, this.window),
+          this.withDisposition(
+            expiredDeadLetter(record, shardId, occurredAt, detector.currentWatermark, this.window),
+          ),
         );
         continue;
       }
@@ -426,8 +487,8 @@ export class InventoryEngine {
     }
     const checkpoint = lastPosition(records, input.deadLetters ?? []);
     if (routed.length > 0) await this.assertStillOwned(ctx);
-    await this.publish(routed);
-    if (checkpoint) await this.commit(ctx, checkpoint, applied, deadLetters, anomalies);
+    const undelivered = await this.publish(shardId, routed);
+    if (checkpoint) await this.commit(ctx, checkpoint, applied, deadLetters, anomalies, undelivered);
     const report: BatchReport = {
       shardId,
       records: records.length,
@@ -437,7 +498,8 @@ export class InventoryEngine {
       countsBeyondMemory,
       deadLetters,
       anomalies,
-      notifications: routed,
+      notifications: delivered(routed, undelivered),
+      undelivered,
       seconds: (performance.now() - t0) / 1000,
       watermark: detector.currentWatermark,
       checkpoint,
@@ -479,10 +541,10 @@ export class InventoryEngine {
     if (!ctx) return; // never initialized, or already lost
     const routed = sendPending ? ctx.router.flushAll() : [];
     if (routed.length > 0) await this.assertStillOwned(ctx);
-    await this.publish(routed);
+    const undelivered = await this.publish(shardId, routed);
     const position = ctx.position;
     // The router's state changed (groups sent): commit it at the same position.
-    if (position && routed.length > 0) await this.commit(ctx, position, [], [], []);
+    if (position && routed.length > 0) await this.commit(ctx, position, [], [], [], undelivered);
     // At a shard's end, no position means "the end": children may start.
     await checkpointer.checkpoint(sendPending ? undefined : (position ?? undefined));
     this.closeShard(shardId);
@@ -496,7 +558,8 @@ export class InventoryEngine {
         countsBeyondMemory: [],
         deadLetters: [],
         anomalies: [],
-        notifications: routed,
+        notifications: delivered(routed, undelivered),
+        undelivered,
         seconds: 0,
         watermark: ctx.detector.currentWatermark,
         checkpoint: position,
@@ -504,48 +567,47 @@ export class InventoryEngine {
     }
   }
 
-  private async publish(routed: RoutedNotification[]): Promise<void> {
-    const byReceiver = new Map<string, AlertNotification[]>();
-    for (const r of routed) {
-      const list = byReceiver.get(r.receiver);
-      if (list) list.push(r.notification);
-      else byReceiver.set(r.receiver, [r.notification]);
-    }
-    await Promise.all(
-      [...byReceiver].map(async ([receiver, notifications]) => {
-        const sink = this.o.sinks.get(receiver);
-        if (!sink) throw new Error(`alert route names receiver '${receiver}', but no sink has that name`);
-        await this.retry(`sink ${receiver}`, () => sink.publish(notifications));
-      }),
-    );
+  /** Sends `routed`; returns the notifications a sink refused for good (to park with the batch). */
+  private publish(
+    shardId: string,
+    routed: readonly RoutedNotification[],
+  ): Promise<UndeliveredNotification[]> {
+    if (routed.length === 0) return Promise.resolve([]);
+    return deliver(routed, this.o.sinks, shardId, (what, task) => this.retry(what, task, this.sinkPolicy));
   }
 
   /**
-   * Retries until it succeeds: the checkpoint waits, nothing is lost, and the job keeps running. A
-   * refused fence is not retried: the shard belongs to another worker.
+   * Runs `task` through `policy`, telling the observers of failures and of recovery (they cannot
+   * steer: what they throw is ignored). A refused fence or refused data comes out as itself.
    */
-  private async retry(what: string, task: () => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await task();
-        return;
-      } catch (err) {
-        if (err instanceof StaleCheckpointError) throw err;
-        this.o.onRetry?.(what, attempt, err);
-        // Exponential back-off with full jitter, so that workers retrying one server do not march in step.
-        const cap = Math.min(30_000, 100 * 2 ** Math.min(attempt, 9));
-        await this.sleep(cap / 2 + Math.random() * (cap / 2));
-      }
+  private async retry<T>(what: string, task: () => Promise<T>, policy = this.storePolicy): Promise<T> {
+    let failures = 0;
+    try {
+      const out = await policy.run(what, task, {
+        signal: this.o.signal,
+        onRetry: (a) => {
+          failures = a.attempt;
+          observe(() => this.o.onRetry?.(what, a.attempt, a.error));
+        },
+      });
+      if (failures > 0) observe(() => this.o.onRecovered?.(what, failures + 1));
+      return out;
+    } catch (err) {
+      const cause = err instanceof RetryGiveUpError && err.reason === 'permanent' ? err.cause : undefined;
+      if (cause instanceof StaleCheckpointError || cause instanceof StoreRefusedError) throw cause;
+      throw err;
     }
   }
 
   /** A store read, retried like a write: an outage holds the batch back rather than failing it. */
-  private async read<T>(what: string, task: () => Promise<T>): Promise<T> {
-    let out: T | undefined;
-    await this.retry(what, async () => {
-      out = await task();
-    });
-    return out as T;
+  private read<T>(what: string, task: () => Promise<T>): Promise<T> {
+    return this.retry(what, task);
+  }
+
+  /** Marks a trust-rule dead letter as quarantined when so configured. */
+  private withDisposition(d: DeadLetter): DeadLetter {
+    const outOfWindow = d.code === 'future_event' || d.code === 'expired_event';
+    return outOfWindow && this.o.outOfWindow === 'quarantine' ? { ...d, disposition: 'quarantine' } : d;
   }
 
   private async commit(
@@ -554,6 +616,7 @@ export class InventoryEngine {
     appliedEvents: AppliedEvent[],
     deadLetters: DeadLetter[],
     anomalies: Anomaly[],
+    undelivered: UndeliveredNotification[],
   ): Promise<void> {
     const { detector, router, shardId } = ctx;
     const series: SeriesRow[] = [];
@@ -581,9 +644,11 @@ export class InventoryEngine {
       forgetEventsBefore,
       deadLetters,
       anomalies,
+      undelivered,
     };
     try {
       if (series.length > 0) {
+        // Metrics rows are retried whatever the error (they cannot be parked): the checkpoint waits.
         await Promise.all(
           (this.o.seriesSinks ?? []).map((sink) =>
             this.retry(`metrics sink ${sink.name}`, () => sink.write(series)),
@@ -671,5 +736,73 @@ function expiredDeadLetter(
     code: 'expired_event',
     reason: `event time ${new Date(occurredAt).toISOString()} is ${hours(watermark - occurredAt)} behind the shard's event time (${new Date(watermark).toISOString()}), beyond the ${hours(windowMs)} duplicate window (detection.duplicateWindowHours): a repeat that old could no longer be recognised`,
     data: record.data,
+  };
+}
+
+/** An observer's call: whatever it throws is ignored (hooks observe, they do not steer). */
+function observe(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // ignored on purpose
+  }
+}
+
+/** The notifications that went out: routed minus those parked. */
+function delivered(
+  routed: readonly RoutedNotification[],
+  undelivered: readonly UndeliveredNotification[],
+): RoutedNotification[] {
+  if (undelivered.length === 0) return [...routed];
+  const parked = new Set(undelivered.map((u) => JSON.stringify([u.receiver, u.notification.id])));
+  return routed.filter((r) => !parked.has(JSON.stringify([r.receiver, r.notification.id])));
+}
+
+/** The dead letter of a record whose data the store refused. */
+function refusedDeadLetter(record: StreamRecord, shardId: string, err: StoreRefusedError): DeadLetter {
+  return {
+    shardId,
+    sequenceNumber: record.sequenceNumber,
+    subSequenceNumber: record.subSequenceNumber,
+    partitionKey: record.partitionKey,
+    arrivalTimestamp: record.approximateArrivalTimestamp,
+    code: 'store_refused',
+    reason: err.message,
+    data: record.data,
+  };
+}
+
+/** A batch cut in two at its middle record; each dead letter goes with the half its position falls in. */
+function halves(input: ProcessRecordsInput): [ProcessRecordsInput, ProcessRecordsInput] {
+  const mid = Math.ceil(input.records.length / 2);
+  const cut = input.records[mid - 1];
+  const letters = input.deadLetters ?? [];
+  const early = (d: DeadLetter): boolean => comparePositions(d, cut) <= 0;
+  return [
+    { ...input, records: input.records.slice(0, mid), deadLetters: letters.filter(early) },
+    { ...input, records: input.records.slice(mid), deadLetters: letters.filter((d) => !early(d)) },
+  ];
+}
+
+/** One report of two consecutive committed parts of a batch. */
+function mergeReports(a: BatchReport, b: BatchReport): BatchReport {
+  const eventsByKind = { ...a.eventsByKind };
+  for (const [k, n] of Object.entries(b.eventsByKind) as Array<[InventoryEventKind, number]>) {
+    eventsByKind[k] = (eventsByKind[k] ?? 0) + n;
+  }
+  return {
+    shardId: a.shardId,
+    records: a.records + b.records,
+    events: a.events + b.events,
+    eventsByKind,
+    duplicates: a.duplicates + b.duplicates,
+    countsBeyondMemory: [...a.countsBeyondMemory, ...b.countsBeyondMemory],
+    deadLetters: [...a.deadLetters, ...b.deadLetters],
+    anomalies: [...a.anomalies, ...b.anomalies],
+    notifications: [...a.notifications, ...b.notifications],
+    undelivered: [...a.undelivered, ...b.undelivered],
+    seconds: a.seconds + b.seconds,
+    watermark: Math.max(a.watermark, b.watermark),
+    checkpoint: b.checkpoint ?? a.checkpoint,
   };
 }

@@ -119,6 +119,25 @@ export interface DeadLetter {
   /** What was wrong, for people: names the field and the value where it can. */
   reason: string;
   data: Uint8Array;
+  /**
+   * `quarantine`: a valid record held aside by a trust rule (its event time lies outside the window,
+   * `future_event` / `expired_event`, with `limits.outOfWindow: quarantine`), to be reviewed and
+   * replayed; counted as quarantined, not as a dead letter. Absent means `dead_letter`.
+   */
+  disposition?: 'dead_letter' | 'quarantine';
+}
+
+/**
+ * A notification a sink refused for good (a 4xx other than 408/429, a missing topic, a refused
+ * login): parked with the reason so that the checkpoint may move, kept for people to see and resend.
+ */
+export interface UndeliveredNotification {
+  /** The sink (receiver) that refused it. */
+  receiver: string;
+  notification: AlertNotification;
+  shardId: string;
+  /** What the sink said, secret-free. */
+  reason: string;
 }
 
 /** One SKU × warehouse: the unit of state, and of a Kinesis partition key. */
@@ -164,6 +183,8 @@ export interface BatchCommit {
   deadLetters: DeadLetter[];
   /** The anomalies raised by this batch, for audit and evaluation. */
   anomalies: Anomaly[];
+  /** Notifications a sink refused for good while this batch was published (stored once per receiver and id). */
+  undelivered?: UndeliveredNotification[];
 }
 
 /**
@@ -193,6 +214,32 @@ export class StaleCheckpointError extends Error {
     super(
       `shard ${shardId}: stored checkpoint is ${show(actual)}, expected ${show(expected)}; another worker processed this shard`,
     );
+  }
+}
+
+/**
+ * The store refused what a batch carries — a value too long for a column, an item too large, a string
+ * its collation cannot hold — rather than failing to reach the server. The same data will be refused
+ * again, so the engine isolates the record that carries it and dead-letters that one
+ * (`store_refused`, with this message) instead of holding the shard forever. Stores throw it only for
+ * such data errors; an unreachable or read-only store is an ordinary error, retried.
+ *
+ * @example
+ * ```ts
+ * if (mysqlError.errno === 1406) throw new StoreRefusedError('mysql', "Data too long for column 'sku'", { cause: mysqlError });
+ * ```
+ */
+export class StoreRefusedError extends Error {
+  override readonly name = 'StoreRefusedError';
+  /** Trying the same batch again will fail the same way. */
+  readonly retryable = false;
+  constructor(
+    /** Which store: `sqlite`, `mysql`, `dynamodb`. */
+    readonly store: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${store} state store refused the batch: ${message}`, options);
   }
 }
 

@@ -15,13 +15,14 @@
  *   once a sub-record of it fails; its committed sub-records are skipped on the retry).
  *
  * The engine retries a failing sink or store forever; inside Lambda that would end in a timeout, so
- * {@link LambdaRetryBudget} bounds it (see {@link createKinesisHandler}).
+ * {@link LambdaRetryBudget} bounds it with a deadline-aware retry policy (see {@link createKinesisHandler}).
  */
 import { deaggregate } from '../../pipeline/decode.js';
 import type { EngineOptions, InventoryEngine } from '../../pipeline/engine.js';
 import type { ExtendedSequenceNumber, ShardRecordProcessor, StreamRecord } from '../../pipeline/lifecycle.js';
 import { type DeadLetter, StaleCheckpointError, type StateStore } from '../../pipeline/ports.js';
 import { comparePositions, samePosition } from '../../pipeline/positions.js';
+import { RetryPolicy } from '../../pipeline/retry.js';
 
 // ---- the Lambda event (a local subset of the `aws-lambda` types) ------------------------------------
 
@@ -97,33 +98,7 @@ export interface LambdaContextLike {
   awsRequestId?: string;
 }
 
-// ---- errors -------------------------------------------------------------------------------------
-
-/**
- * The engine gave up on a sink or the store because the invocation's retry budget ran out (too many
- * attempts, or too little time left). Thrown from {@link LambdaRetryBudget.onRetry} inside the engine's
- * retry loop; the batch it interrupted is not committed and its records are reported for a retry.
- *
- * @example
- * ```ts
- * if (err instanceof RetryBudgetExhaustedError) log.warn({ what: err.what, attempts: err.attempts }, err.message);
- * ```
- */
-export class RetryBudgetExhaustedError extends Error {
-  override readonly name = 'RetryBudgetExhaustedError';
-  constructor(
-    /** What was retried: `state store`, `sink <name>`. */
-    readonly what: string,
-    readonly attempts: number,
-    readonly remainingMs: number,
-    cause: unknown,
-  ) {
-    super(
-      `${what}: giving up after ${attempts} attempt(s) with ${Number.isFinite(remainingMs) ? `${Math.round(remainingMs)} ms` : 'no deadline'} left: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
-    );
-  }
-}
+// ---- errors ----------------------------------------------------------------------------------
 
 /**
  * The event cannot be processed as it is: a record does not say which shard it comes from (`eventID`
@@ -151,18 +126,18 @@ export class InvalidKinesisEventError extends Error {
  */
 export interface LambdaRetryBudgetOptions {
   /**
-   * Attempts of one sink publish or store commit before the batch is given up. Default 3. An error
-   * with `retryable: false` (a sink's `SinkDeliveryError` for a 400) is given up at once.
+   * Attempts of one sink publish or store commit before the batch is given up. Default 3. A sink's
+   * permanent error (a 400) is not retried: the notification is parked, as in the worker.
    */
   maxAttempts?: number;
   /**
    * Time kept back for answering Lambda, ms: no retry (and no new attempt of a batch) starts with less
-   * than this left of the invocation, and back-off sleeps end before it. Default 5,000, and never more
+   * than this left of the invocation, and no back-off wait runs into it. Default 5,000, and never more
    * than a fifth of the time the invocation started with (so that a short function timeout still
    * leaves room to work).
    */
   reserveMs?: number;
-  /** Also called on every retry (logs, metrics), before the budget decides. */
+  /** Observer of every retry (logs, metrics). */
   onRetry?: EngineOptions['onRetry'];
   /** Clock, ms; injectable for tests. */
   now?: () => number;
@@ -173,10 +148,10 @@ export interface LambdaRetryBudgetOptions {
 /**
  * Bounds the engine's retries inside a Lambda invocation. The engine retries a failing sink or store
  * until it succeeds (right for a long-running worker: the checkpoint waits); in Lambda that would run
- * into the function's timeout, which fails the whole batch without a response. Wired into the engine
- * as its `onRetry` and `sleep`, the budget throws {@link RetryBudgetExhaustedError} from `onRetry` after
- * `maxAttempts` attempts or when less than `reserveMs` is left, which aborts the batch cleanly (nothing
- * is committed); the handler then reports the records for Lambda to retry.
+ * into the function's timeout, which fails the whole batch without a response. The budget is a
+ * {@link RetryPolicy} whose deadline is the invocation's end less a reserve, and whose attempts are
+ * bounded: the engine gives up with a `RetryGiveUpError`, nothing of the batch is committed, and the
+ * handler reports the records for Lambda to retry.
  *
  * {@link createKinesisHandler} calls {@link LambdaRetryBudget.begin} at each invocation with the Lambda
  * context, so the deadline is the invocation's.
@@ -184,8 +159,7 @@ export interface LambdaRetryBudgetOptions {
  * @example
  * ```ts
  * const retry = new LambdaRetryBudget({ maxAttempts: 3, reserveMs: 5_000 });
- * const engine = new InventoryEngine({ store, sinks, createRouter, createNormalizer,
- *   onRetry: retry.onRetry, sleep: retry.sleep });
+ * const engine = new InventoryEngine({ store, sinks, createRouter, createNormalizer, ...retry.hooks });
  * export const handler = createKinesisHandler({ engine, store, retry });
  * ```
  */
@@ -193,17 +167,25 @@ export class LambdaRetryBudget {
   private deadline = Number.POSITIVE_INFINITY;
   /** The reserve of the current invocation (at most a fifth of its time). */
   private reserve: number;
-  private readonly maxAttempts: number;
   private readonly reserveMs: number;
   private readonly now: () => number;
-  private readonly wait: (ms: number) => Promise<void>;
+  /** What to hand the engine: the bounded policy, and the observer. */
+  readonly hooks: EngineRetryHooks;
 
-  constructor(private readonly options: LambdaRetryBudgetOptions = {}) {
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+  constructor(options: LambdaRetryBudgetOptions = {}) {
     this.reserveMs = Math.max(0, options.reserveMs ?? 5_000);
     this.reserve = this.reserveMs;
     this.now = options.now ?? Date.now;
-    this.wait = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const sleep = options.sleep;
+    this.hooks = {
+      retryPolicy: new RetryPolicy({
+        maxAttempts: Math.max(1, options.maxAttempts ?? 3),
+        deadline: () => this.deadline - this.reserve,
+        now: this.now,
+        ...(sleep ? { sleep: (ms: number) => sleep(ms) } : {}),
+      }),
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    };
   }
 
   /** Starts an invocation: its deadline comes from the context (none without one). */
@@ -223,28 +205,13 @@ export class LambdaRetryBudget {
   get exhausted(): boolean {
     return this.remainingMs() <= this.reserve;
   }
-
-  /** The engine's `onRetry`: throws when the budget is spent, which ends the engine's retry loop. */
-  readonly onRetry = (what: string, attempt: number, error: unknown): void => {
-    this.options.onRetry?.(what, attempt, error);
-    // A sink error that says it will fail the same way again (a 400, a permission) gets no retry.
-    const permanent = (error as { retryable?: unknown } | null)?.retryable === false;
-    if (permanent || attempt >= this.maxAttempts || this.exhausted) {
-      throw new RetryBudgetExhaustedError(what, attempt, this.remainingMs(), error);
-    }
-  };
-
-  /** The engine's `sleep`: never past the reserve (the next `onRetry` then gives up). */
-  readonly sleep = async (ms: number): Promise<void> => {
-    await this.wait(Math.max(0, Math.min(ms, this.remainingMs() - this.reserve)));
-  };
 }
 
 // ---- the handler ------------------------------------------------------------------------------
 
 /**
- * What the handler hands to an engine factory: wire both into the engine so that its retries end
- * within the invocation.
+ * What the handler hands to an engine factory: spread it into the engine's options so that its
+ * retries end within the invocation (the bounded policy) and are observed.
  *
  * @example
  * ```ts
@@ -252,8 +219,8 @@ export class LambdaRetryBudget {
  * ```
  */
 export interface EngineRetryHooks {
-  onRetry: NonNullable<EngineOptions['onRetry']>;
-  sleep: NonNullable<EngineOptions['sleep']>;
+  retryPolicy: RetryPolicy;
+  onRetry?: EngineOptions['onRetry'];
 }
 
 /**
@@ -282,7 +249,7 @@ export interface KinesisHandlerOptions {
   /**
    * The engine, or a factory called once per warm container (at the first invocation; again after it
    * failed). A factory receives the retry hooks to pass into `EngineOptions`; an engine built outside
-   * must have been given `retry.onRetry` and `retry.sleep` itself, or its retries are unbounded.
+   * must have been given `retry.hooks` itself, or its retries are unbounded.
    */
   engine: InventoryEngine | ((hooks: EngineRetryHooks) => InventoryEngine | Promise<InventoryEngine>);
   /**
@@ -375,7 +342,7 @@ const SILENT: KinesisHandlerLog = { info() {}, warn() {}, error() {} };
  *       sinks: new Map([['sns', new SnsSink({ topicArn: process.env.TOPIC_ARN! })]]),
  *       createRouter: (stored) => (stored ? AlertRouter.fromJSON(stored, routing) : new AlertRouter(routing)),
  *       createNormalizer: (casePack) => createNormalizer({ casePack }),
- *       ...hooks, // onRetry + sleep: the engine's retries end within the invocation
+ *       ...hooks, // the bounded retry policy: the engine's retries end within the invocation
  *     }),
  * });
  * ```
@@ -384,7 +351,7 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
   const log = options.logger ?? SILENT;
   const retry = options.retry ?? new LambdaRetryBudget();
   const stopAtFirstFailure = options.stopAtFirstFailure ?? false;
-  const hooks: EngineRetryHooks = { onRetry: retry.onRetry, sleep: retry.sleep };
+  const hooks = retry.hooks;
   let engine: Promise<InventoryEngine> | null = null;
   const shards = new Map<string, ShardHandle>();
 
@@ -405,16 +372,11 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
   };
 
   /**
-   * Drops what the engine holds of a shard and takes it again from the store. After a batch threw,
-   * the engine's memory has that batch's effects applied but not committed: re-initializing gives the
-   * shard a new context (its series are re-read from the store before their next event), and the
-   * series marked dirty by the failed batch must not ride along with the next commit. The engine
-   * abandons a failed batch itself (unmarks them, closes the shard); unmarking here again is then a
-   * no-op, and keeps the handler safe with an engine that does not. Safe because the handler runs one
-   * batch at a time, and a committed batch leaves nothing dirty.
+   * Takes a shard again from the store, through the processor's lifecycle only: after a batch threw,
+   * the engine has abandoned what it applied in memory (a failed batch is the engine's to forget), and
+   * re-initializing gives the shard a new context at the stored checkpoint.
    */
-  const reopen = async (e: InventoryEngine, shardId: string, handle: ShardHandle): Promise<void> => {
-    e.state.takeDirty();
+  const reopen = async (shardId: string, handle: ShardHandle): Promise<void> => {
     await handle.processor.leaseLost({ shardId });
     const stored = await options.store.loadCheckpoint(shardId);
     await handle.processor.initialize({ shardId, checkpoint: stored });
@@ -462,7 +424,7 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
       shards.set(shardId, handle);
     } else if (!samePosition(stored, handle.position)) {
       log.info({ shardId, stored: show(stored), known: show(handle.position) }, 'checkpoint moved elsewhere');
-      await reopen(e, shardId, handle);
+      await reopen(shardId, handle);
     }
     // Everything at or before the checkpoint is committed (nothing is ever committed past a failure).
     const pending = items.filter((it) => isAfter(it.position, handle.position));
@@ -482,7 +444,7 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
         i = end;
         continue;
       }
-      await reopen(e, shardId, handle);
+      await reopen(shardId, handle);
       // Another container may have committed some of these meanwhile: skip them, and try the rest.
       const before = i;
       while (i < pending.length && !isAfter(pending[i].position, handle.position)) i++;

@@ -15,6 +15,7 @@ import {
   type StateStore,
   type StoredSeries,
   type StoredState,
+  type UndeliveredNotification,
 } from '../ports.js';
 
 interface Snapshot {
@@ -24,6 +25,7 @@ interface Snapshot {
   checkpoints: Map<string, ExtendedSequenceNumber>;
   deadLetters: Map<string, DeadLetter>;
   anomalies: Map<string, Anomaly>;
+  undelivered: Map<string, UndeliveredNotification>;
 }
 
 const empty = (): Snapshot => ({
@@ -33,6 +35,7 @@ const empty = (): Snapshot => ({
   checkpoints: new Map(),
   deadLetters: new Map(),
   anomalies: new Map(),
+  undelivered: new Map(),
 });
 
 /**
@@ -109,6 +112,7 @@ export class MemoryStateStore implements StateStore {
       checkpoints: new Map(this.data.checkpoints),
       deadLetters: new Map(this.data.deadLetters),
       anomalies: new Map(this.data.anomalies),
+      undelivered: new Map(this.data.undelivered),
     };
     for (const r of b.series) next.series.set(seriesKey(r.sku, r.warehouse), { ...r });
     for (const v of b.values) next.values.set(v.key, v.value);
@@ -124,6 +128,10 @@ export class MemoryStateStore implements StateStore {
       if (!next.deadLetters.has(key)) next.deadLetters.set(key, d);
     }
     for (const a of b.anomalies) if (!next.anomalies.has(a.id)) next.anomalies.set(a.id, a);
+    for (const u of b.undelivered ?? []) {
+      const key = JSON.stringify([u.receiver, u.notification.id]);
+      if (!next.undelivered.has(key)) next.undelivered.set(key, u);
+    }
     next.checkpoints.set(b.shardId, { ...b.checkpoint });
     this.data = next;
     this.commits++;
@@ -140,6 +148,11 @@ export class MemoryStateStore implements StateStore {
 
   deadLetters(): DeadLetter[] {
     return [...this.data.deadLetters.values()];
+  }
+
+  /** Notifications a sink refused for good, parked with their reason. */
+  undelivered(): UndeliveredNotification[] {
+    return [...this.data.undelivered.values()];
   }
 
   anomalies(): Anomaly[] {
