@@ -41,7 +41,6 @@ import type {
   StreamRecord,
 } from './lifecycle.js';
 import {
-  type AlertNotification,
   type AlertSink,
   type Anomaly,
   type AppliedEvent,
