@@ -4,3 +4,5 @@ export * from './mysql.js';
 export * from './schema.js';
 export * from './sql-store.js';
 export * from './sqlite.js';
+export * from './sqlite-faults.js';
+export * from './store-error.js';

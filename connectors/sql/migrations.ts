@@ -19,6 +19,7 @@ import {
   sql,
 } from 'kysely';
 import type { Database, SqlDialect } from './schema.js';
+import { keepRollbackError } from './store-error.js';
 
 type DataType = ColumnDataType | Expression<unknown>;
 
@@ -397,10 +398,25 @@ async function migrateSqlite(
   let outcome: Awaited<ReturnType<Migrator['migrateToLatest']>>;
   try {
     outcome = await migrator.migrateToLatest();
+    if (outcome.error === undefined) await sql`COMMIT`.execute(db);
   } catch (error) {
-    await sql`ROLLBACK`.execute(db);
+    await rollbackAfter(db, error);
     throw error;
   }
-  await sql`${sql.raw(outcome.error === undefined ? 'COMMIT' : 'ROLLBACK')}`.execute(db);
+  if (outcome.error !== undefined) await rollbackAfter(db, outcome.error);
   return outcome;
+}
+
+/**
+ * ROLLBACK after `error`, keeping `error` the one reported: after SQLITE_FULL or an I/O error SQLite
+ * has rolled back already and ROLLBACK fails ("no transaction is active"); that failure is kept as
+ * secondary information. A COMMIT that failed with SQLITE_BUSY leaves the transaction open, which this
+ * closes.
+ */
+async function rollbackAfter(db: Kysely<Database>, error: unknown): Promise<void> {
+  try {
+    await sql`ROLLBACK`.execute(db);
+  } catch (rollbackError) {
+    keepRollbackError(error, rollbackError);
+  }
 }

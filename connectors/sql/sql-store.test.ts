@@ -22,6 +22,7 @@ import type { Anomaly, BatchCommit, DeadLetter, SeriesRow } from '../../pipeline
 import type { Database } from './schema.js';
 import { planChunks, SqlStateStore } from './sql-store.js';
 import { cachingSqliteDatabase } from './sqlite.js';
+import { rollbackErrorOf } from './store-error.js';
 
 interface Executed {
   sql: string;
@@ -62,7 +63,7 @@ function instrumentedStore(options: { maxParameters?: number; maxStatementBytes?
   };
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   const store = new SqlStateStore(db, { dialect: 'sqlite', ...options });
-  return { store, executed, prepared, control };
+  return { store, executed, prepared, control, raw };
 }
 
 const stores: SqlStateStore[] = [];
@@ -289,6 +290,27 @@ describe('SqlStateStore on SQLite', () => {
       expect(await store.listAnomalies()).toEqual([]);
     });
   }
+
+  it('reports the statement that failed, not the ROLLBACK that failed after it', async () => {
+    const { store, control, raw } = await open(instrumentedStore());
+    await store.commit(batch({ series: [series(1)] }));
+    control.failWhen = (sqlText) => {
+      if (!sqlText.startsWith('insert into "series"')) return false;
+      // What SQLite does itself on SQLITE_FULL or an I/O error: the transaction is gone, so the
+      // ROLLBACK that follows fails with "cannot rollback - no transaction is active".
+      raw.exec('ROLLBACK');
+      return true;
+    };
+    const error = await store
+      .commit(batch({ checkpoint: { sequenceNumber: '2', subSequenceNumber: 0 }, series: [series(2)] }))
+      .catch((e: unknown) => e);
+    control.failWhen = null;
+    expect(String(error)).toMatch(/^Error: injected failure: insert into "series"/);
+    expect(String(rollbackErrorOf(error))).toContain('cannot rollback - no transaction is active');
+    // The connection is free again and the store usable.
+    await store.commit(batch({ checkpoint: { sequenceNumber: '3', subSequenceNumber: 0 } }));
+    expect(await store.loadCheckpoint('shard-0')).toEqual({ sequenceNumber: '3', subSequenceNumber: 0 });
+  });
 
   it('applies a batch in order: a repeated upsert key keeps the last, a repeated insert key the first', async () => {
     const { store } = await open(instrumentedStore({ maxParameters: 22 }));

@@ -34,6 +34,7 @@ import type {
   SeriesTable,
   SqlDialect,
 } from './schema.js';
+import { keepRollbackError } from './store-error.js';
 
 /**
  * The most bound parameters one statement may carry: SQLite (3.32+, and the copy better-sqlite3
@@ -449,7 +450,7 @@ export class SqlStateStore implements StateStore {
   async load(): Promise<StoredState> {
     // One read transaction: the three reads see the same commit, even with another writer (a second
     // worker on MySQL, the CLI on SQLite) committing meanwhile.
-    const { series, values, events } = await this.#transaction(this.#openDb()).execute(async (trx) => ({
+    const { series, values, events } = await this.#inTransaction(this.#openDb(), async (trx) => ({
       series: await trx.selectFrom('series').selectAll().orderBy('sku').orderBy('warehouse').execute(),
       values: await trx.selectFrom('state_values').select(['key', 'value']).orderBy('key').execute(),
       events: await trx
@@ -477,7 +478,7 @@ export class SqlStateStore implements StateStore {
   async loadSeries(keys: readonly SeriesKey[]): Promise<StoredSeries> {
     const db = this.#openDb();
     if (keys.length === 0) return { series: [], recentEvents: [] };
-    return this.#transaction(db).execute(async (trx) => {
+    return this.#inTransaction(db, async (trx) => {
       const series: SeriesRow[] = [];
       const recentEvents: AppliedEvent[] = [];
       for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
@@ -628,7 +629,7 @@ export class SqlStateStore implements StateStore {
       this.#transactionBody(trx, batch, { series, values, events, deadLetters, anomalies, checkpoint });
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#transaction(db).execute(write);
+        await this.#inTransaction(db, write);
         return;
       } catch (error) {
         // MySQL only: a deadlock victim or snapshot conflict was rolled back whole, so running the
@@ -711,6 +712,36 @@ export class SqlStateStore implements StateStore {
     await this.#write(trx, DEAD_LETTERS, rows.deadLetters);
     await this.#write(trx, ANOMALIES, rows.anomalies);
     await this.#write(trx, CHECKPOINTS, [rows.checkpoint]);
+  }
+
+  /**
+   * Runs `body` in a transaction and commits it. MySQL: Kysely's transaction, as before.
+   *
+   * SQLite: when a statement (or COMMIT) fails with SQLITE_FULL, an I/O error and a few others, SQLite
+   * has already rolled the transaction back, so the ROLLBACK that follows fails with "cannot rollback -
+   * no transaction is active"; Kysely's `transaction().execute()` throws that error in place of the
+   * real one. Here the first error is thrown and a failed rollback is kept beside it
+   * ({@link keepRollbackError}).
+   */
+  async #inTransaction<T>(
+    db: Kysely<Database>,
+    body: (trx: Transaction<Database>) => Promise<T>,
+  ): Promise<T> {
+    if (this.dialect !== 'sqlite') return this.#transaction(db).execute(body);
+    const trx = await db.startTransaction().execute();
+    let result: T;
+    try {
+      result = await body(trx);
+      await trx.commit().execute();
+    } catch (error) {
+      try {
+        await trx.rollback().execute(); // releases the connection even when it fails
+      } catch (rollbackError) {
+        keepRollbackError(error, rollbackError);
+      }
+      throw error;
+    }
+    return result;
   }
 
   /**

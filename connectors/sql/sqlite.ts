@@ -7,12 +7,15 @@
  * loss or OS crash can lose the last transactions (never corrupt the file, never split one): the WAL
  * is synced at checkpoints rather than at every commit, which is what makes commits cheap.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
+import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement, sql } from 'kysely';
+import type { BatchCommit, SeriesKey, SeriesRow } from '../../pipeline/ports.js';
 import type { Database } from './schema.js';
-import { SqlStateStore } from './sql-store.js';
+import { type ListOptions, SqlStateStore } from './sql-store.js';
+import { checkSqliteFilesWritable, type SqliteOperation, sqliteStoreError } from './sqlite-faults.js';
+import type { StoreError } from './store-error.js';
 
 /**
  * Options of {@link createSqliteStore}.
@@ -36,11 +39,22 @@ export interface SqliteStoreOptions {
   now?: () => number;
   /** Bound parameters per statement, passed on to {@link SqlStateStore} (default 8,000). */
   maxParameters?: number;
+  /**
+   * WAL size beyond which a commit first checks that checkpoints still work (default 64 MiB; see
+   * {@link SqliteStateStore}). The threshold doubles after each check that passes.
+   */
+  walCheckBytes?: number;
 }
+
+/** Default of {@link SqliteStoreOptions.walCheckBytes}: far above what autocheckpoints leave (~4 MiB). */
+const DEFAULT_WAL_CHECK_BYTES = 64 * 1024 * 1024;
 
 /**
  * Opens a better-sqlite3 connection configured for the store: WAL, `synchronous = NORMAL`,
- * `busy_timeout`. Creates the parent folder of a file path.
+ * `busy_timeout`. Creates the parent folder of a file path, and first checks that the folder and the
+ * database's files are writable ({@link checkSqliteFilesWritable}).
+ *
+ * @throws {StoreError} naming the file and the cause when it cannot be opened for writing.
  *
  * @example
  * ```ts
@@ -50,10 +64,16 @@ export interface SqliteStoreOptions {
  * ```
  */
 export function openSqliteDatabase(options: SqliteStoreOptions): SQLite.Database {
-  const inMemory = options.path === ':memory:' || options.path === '';
-  if (!inMemory) mkdirSync(dirname(options.path), { recursive: true });
-  const db = new SQLite(options.path);
+  const { path } = options;
+  const inMemory = path === ':memory:' || path === '';
+  let db: SQLite.Database | undefined;
   try {
+    if (!inMemory) {
+      mkdirSync(dirname(path), { recursive: true });
+      // Before SQLite maps the -shm file: a folder or file it cannot write fails here, named.
+      checkSqliteFilesWritable(path);
+    }
+    db = new SQLite(path);
     // busy_timeout first: switching to WAL itself needs a lock another process may hold.
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5_000))}`);
     // WAL lets readers (the CLI, a dashboard) read while the job writes. An in-memory database has
@@ -61,8 +81,8 @@ export function openSqliteDatabase(options: SqliteStoreOptions): SQLite.Database
     if (!inMemory) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
   } catch (error) {
-    db.close();
-    throw error;
+    db?.close();
+    throw sqliteStoreError(error, { path, operation: 'open' });
   }
   return db;
 }
@@ -102,6 +122,117 @@ export function cachingSqliteDatabase(db: SqliteDatabase, capacity = 128): Sqlit
 
 /**
  * The SQLite state store: a {@link SqlStateStore} over a file (created with its folder on `open()`)
+ * or `':memory:'`, whose storage faults are {@link StoreError}s that name the file and the cause.
+ *
+ * It also watches the one fault SQLite keeps quiet: after a commit, SQLite copies the WAL into the
+ * database file (a checkpoint) and ignores a checkpoint that fails. If the database file stops being
+ * writable while the job runs (made immutable, say), commits still succeed, into a WAL that grows
+ * without end. So once the WAL is larger than `walCheckBytes`, a commit first runs a checkpoint itself;
+ * if that fails, the commit fails with its cause before writing anything.
+ *
+ * @example
+ * ```ts
+ * const store = new SqliteStateStore({ path: 'data/state.db' });
+ * await store.open(); // StoreError "… the folder /srv/data is not writable (EACCES) …" if it is not
+ * ```
+ */
+export class SqliteStateStore extends SqlStateStore {
+  /** The database file, as configured. */
+  readonly path: string;
+  readonly #kysely: Kysely<Database>;
+  readonly #inMemory: boolean;
+  #walCheckBytes: number;
+  #open = false;
+
+  constructor(options: SqliteStoreOptions) {
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({
+        // A factory: Kysely calls it on first use, i.e. in open().
+        database: async () => cachingSqliteDatabase(openSqliteDatabase(options), options.statementCacheSize),
+      }),
+    });
+    super(db, { dialect: 'sqlite', now: options.now, maxParameters: options.maxParameters });
+    this.path = options.path;
+    this.#kysely = db;
+    this.#inMemory = options.path === ':memory:' || options.path === '';
+    this.#walCheckBytes = options.walCheckBytes ?? DEFAULT_WAL_CHECK_BYTES;
+  }
+
+  override async open(): Promise<void> {
+    await this.#reported('open', () => super.open());
+    this.#open = true;
+  }
+
+  override async commit(batch: BatchCommit): Promise<void> {
+    return this.#reported('commit', async () => {
+      if (this.#open) await this.#checkCheckpoints();
+      await super.commit(batch);
+    });
+  }
+
+  override async close(): Promise<void> {
+    this.#open = false;
+    await super.close();
+  }
+
+  override load() {
+    return this.#reported('read', () => super.load());
+  }
+
+  override loadSeries(keys: readonly SeriesKey[]) {
+    return this.#reported('read', () => super.loadSeries(keys));
+  }
+
+  override loadValues(keys: readonly string[]) {
+    return this.#reported('read', () => super.loadValues(keys));
+  }
+
+  override loadCheckpoint(shardId: string) {
+    return this.#reported('read', () => super.loadCheckpoint(shardId));
+  }
+
+  override countDeadLetters() {
+    return this.#reported('read', () => super.countDeadLetters());
+  }
+
+  override listDeadLetters(options?: ListOptions) {
+    return this.#reported('read', () => super.listDeadLetters(options));
+  }
+
+  override listAnomalies(options?: ListOptions) {
+    return this.#reported('read', () => super.listAnomalies(options));
+  }
+
+  override getSeries(sku: string, warehouse: string): Promise<SeriesRow | null> {
+    return this.#reported('read', () => super.getSeries(sku, warehouse));
+  }
+
+  async #reported<T>(operation: SqliteOperation, task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } catch (error) {
+      throw sqliteStoreError(error, { path: this.path, operation });
+    }
+  }
+
+  /** See the class comment: a WAL past the threshold means checkpoints fail, or a reader holds them up. */
+  async #checkCheckpoints(): Promise<void> {
+    if (this.#inMemory) return;
+    const size = statSync(`${this.path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+    if (size <= this.#walCheckBytes) return;
+    try {
+      // PASSIVE waits for no one: a reader holding old frames makes it stop short, without an error.
+      await sql`PRAGMA wal_checkpoint(PASSIVE)`.execute(this.#kysely);
+    } catch (error) {
+      throw sqliteStoreError(error, { path: this.path, operation: 'checkpoint' });
+    }
+    // The WAL file keeps its size after a checkpoint (SQLite reuses it), so check again only if it grows.
+    this.#walCheckBytes = size * 2;
+  }
+}
+
+/**
+ * The SQLite state store ({@link SqliteStateStore}) over a file (created with its folder on `open()`)
  * or `':memory:'`. Nothing touches the disk before `open()`.
  *
  * @example
@@ -113,12 +244,6 @@ export function cachingSqliteDatabase(db: SqliteDatabase, capacity = 128): Sqlit
  * await store.close();
  * ```
  */
-export function createSqliteStore(options: SqliteStoreOptions): SqlStateStore {
-  const db = new Kysely<Database>({
-    dialect: new SqliteDialect({
-      // A factory: Kysely calls it on first use, i.e. in open().
-      database: async () => cachingSqliteDatabase(openSqliteDatabase(options), options.statementCacheSize),
-    }),
-  });
-  return new SqlStateStore(db, { dialect: 'sqlite', now: options.now, maxParameters: options.maxParameters });
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStateStore {
+  return new SqliteStateStore(options);
 }
