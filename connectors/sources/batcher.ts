@@ -1,7 +1,7 @@
 /**
- * What the local sources (file, standard input, generator) share: splitting bytes into lines, the
- * line-number checkpointer, and the loop that drives one {@link ShardRecordProcessor} through its
- * lifecycle with batches bounded by size and by wait.
+ * What the local sources (file, standard input, generator) share: the line-number checkpointer, and
+ * the loop that drives one {@link ShardRecordProcessor} through its lifecycle with batches bounded by
+ * size and by wait. Splitting bytes into lines is in `line-splitter.ts` and `line-reader.ts`.
  *
  * Local sources number records by line, so a checkpoint is a line number and resuming means skipping
  * that many lines: every line counts, including blank ones, so that line N is the same line on every
@@ -82,138 +82,6 @@ export interface SourceLine {
 export interface LineReader {
   next(): Promise<SourceLine[] | null>;
   close(): Promise<void>;
-}
-
-const LF = 0x0a;
-const CR = 0x0d;
-
-/**
- * Splits a byte stream into lines, keeping an unfinished last line until its newline arrives (a writer
- * may be half-way through it). Works on bytes, not text, so that invalid UTF-8 reaches the processor
- * unchanged and can be dead-lettered as such instead of silently becoming U+FFFD.
- *
- * @example
- * ```ts
- * const splitter = new LineSplitter();
- * splitter.push(Buffer.from('a\r\nb')); // [bytes of 'a']
- * splitter.push(Buffer.from('\n'));     // [bytes of 'b']
- * splitter.end();                       // null
- * ```
- */
-export class LineSplitter {
-  private partial: Uint8Array = new Uint8Array(0);
-
-  /** Whether an unfinished line is held. */
-  get hasPartial(): boolean {
-    return this.partial.length > 0;
-  }
-
-  /** Adds bytes; returns the lines they completed. The chunk may be reused by the caller afterwards. */
-  push(chunk: Uint8Array): Uint8Array[] {
-    const lines: Uint8Array[] = [];
-    let start = 0;
-    let newline = chunk.indexOf(LF);
-    if (newline === -1) {
-      this.partial = concat(this.partial, chunk);
-      return lines;
-    }
-    lines.push(stripCr(concat(this.partial, chunk.subarray(0, newline))));
-    start = newline + 1;
-    for (newline = chunk.indexOf(LF, start); newline !== -1; newline = chunk.indexOf(LF, start)) {
-      lines.push(stripCr(copy(chunk.subarray(start, newline))));
-      start = newline + 1;
-    }
-    this.partial = copy(chunk.subarray(start));
-    return lines;
-  }
-
-  /** The end of input: an unfinished last line is a line after all (files need not end in a newline). */
-  end(): Uint8Array | null {
-    const rest = this.partial;
-    this.partial = new Uint8Array(0);
-    return rest.length > 0 ? stripCr(rest) : null;
-  }
-}
-
-/**
- * A copy, so that a line does not change when the caller reuses its read buffer (`Buffer#slice` would
- * not copy, hence no `slice` here).
- */
-function copy(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(bytes.length);
-  out.set(bytes);
-  return out;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
-function stripCr(line: Uint8Array): Uint8Array {
-  return line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line;
-}
-
-/** Spaces, tabs and carriage returns only: such a line holds no record. */
-function isBlank(line: Uint8Array): boolean {
-  return line.every((b) => b === 0x20 || b === 0x09 || b === CR);
-}
-
-/**
- * Numbers the lines of a chunked byte input, drops the ones at or before the resume point (without
- * looking at them) and the blank ones (they keep their number, so numbering never shifts).
- *
- * @example
- * ```ts
- * const reader = new ChunkLineReader(async () => null, 0);
- * await reader.next(); // null
- * ```
- */
-export class ChunkLineReader implements LineReader {
-  private readonly splitter = new LineSplitter();
-  private finished = false;
-  /** Complete lines seen so far, skipped ones included. */
-  linesSeen = 0;
-
-  /**
-   * @param readChunk the next bytes, or null at the end of input.
-   * @param resumeAfter lines numbered up to this are skipped (the checkpoint).
-   * @param onClose releases the input.
-   */
-  constructor(
-    private readonly readChunk: () => Promise<Uint8Array | null>,
-    private readonly resumeAfter: number,
-    private readonly onClose: () => Promise<void> = async () => {},
-  ) {}
-
-  /** Whether an unfinished last line is held. */
-  get hasPartial(): boolean {
-    return this.splitter.hasPartial;
-  }
-
-  async next(): Promise<SourceLine[] | null> {
-    while (!this.finished) {
-      const chunk = await this.readChunk();
-      const raw =
-        chunk === null
-          ? [this.splitter.end()].filter((l): l is Uint8Array => l !== null)
-          : this.splitter.push(chunk);
-      if (chunk === null) this.finished = true;
-      const lines: SourceLine[] = [];
-      for (const data of raw) {
-        const lineNo = ++this.linesSeen;
-        if (lineNo > this.resumeAfter && !isBlank(data)) lines.push({ lineNo, data });
-      }
-      if (lines.length > 0) return lines;
-    }
-    return null;
-  }
-
-  close(): Promise<void> {
-    return this.onClose();
-  }
 }
 
 /**

@@ -6,7 +6,6 @@ import { type FileHandle, open } from 'node:fs/promises';
 import type { RecordSource, ShardRecordProcessor } from '../../pipeline/lifecycle.js';
 import {
   type BatchOptions,
-  ChunkLineReader,
   driveShard,
   type LoadCheckpoint,
   type OnCheckpoint,
@@ -14,6 +13,7 @@ import {
   ShardProgress,
   sleep,
 } from './batcher.js';
+import { ChunkLineReader } from './line-reader.js';
 
 /**
  * The shard id of a file source.

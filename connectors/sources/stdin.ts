@@ -3,13 +3,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { RecordSource, ShardRecordProcessor } from '../../pipeline/lifecycle.js';
-import {
-  type BatchOptions,
-  ChunkLineReader,
-  driveShard,
-  type OnCheckpoint,
-  ShardProgress,
-} from './batcher.js';
+import { type BatchOptions, driveShard, type OnCheckpoint, ShardProgress } from './batcher.js';
+import { ChunkLineReader } from './line-reader.js';
 
 /**
  * The shard id of the standard-input source.
