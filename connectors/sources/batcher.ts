@@ -14,6 +14,7 @@ import type {
   ShardRecordProcessor,
   StreamRecord,
 } from '../../pipeline/lifecycle.js';
+import type { DeadLetter } from '../../pipeline/ports.js';
 
 /**
  * Reads a shard's stored checkpoint at start-up; the composition root wires it to the state store.
@@ -66,6 +67,12 @@ export interface BatchOptions {
 export interface SourceLine {
   lineNo: number;
   data: Uint8Array;
+  /**
+   * Set when the line was longer than the reader's limit: its length in bytes and that limit. `data`
+   * then holds only its first `limit` bytes, and {@link driveShard} hands it over as a `too_large`
+   * dead letter instead of a record.
+   */
+  overLimit?: { bytes: number; limit: number };
 }
 
 /**
@@ -180,6 +187,12 @@ export interface DriveShardOptions {
  * a resumable source reads them again. Closes the reader in every case. If a hook throws, no further
  * hook is called and the error propagates.
  *
+ * A line marked `overLimit` is handed over as a `too_large` dead letter (`deadLetters` of the batch,
+ * stored with it) rather than a record: never a crash, never silently dropped. Records and dead letters
+ * of a batch are consecutive lines in order, both count toward `maxRecords`, and the batch's last line
+ * (whichever kind) is what a checkpoint without a position reaches, so a checkpoint can pass a dead
+ * letter and a restart resumes after it.
+ *
  * @returns how the shard finished.
  * @example
  * ```ts
@@ -195,16 +208,35 @@ export async function driveShard(options: DriveShardOptions): Promise<'ended' | 
   try {
     await processor.initialize({ shardId, checkpoint: progress.checkpointed });
 
-    const buffered: StreamRecord[] = [];
+    // Records and dead letters in line order, so a batch is a run of consecutive lines.
+    const buffered: Array<StreamRecord | DeadLetter> = [];
+    let lettersBuffered = 0;
     let batchStartedAt: number | undefined;
     let ended = false;
 
     const handOver = async (count: number) => {
-      const records = buffered.splice(0, count);
+      const items = buffered.splice(0, count);
       batchStartedAt = buffered.length > 0 ? Date.now() : undefined;
-      const last = records[records.length - 1];
+      const last = items[items.length - 1];
       progress.handedOver = { sequenceNumber: last.sequenceNumber, subSequenceNumber: 0 };
-      await processor.processRecords({ shardId, records, checkpointer });
+      if (lettersBuffered === 0) {
+        // No dead letter anywhere in the buffer, so these are all records: no second array.
+        await processor.processRecords({
+          shardId,
+          records: items as StreamRecord[],
+          deadLetters: [],
+          checkpointer,
+        });
+        return;
+      }
+      const records: StreamRecord[] = [];
+      const deadLetters: DeadLetter[] = [];
+      for (const item of items) {
+        if (isDeadLetter(item)) deadLetters.push(item);
+        else records.push(item);
+      }
+      lettersBuffered -= deadLetters.length;
+      await processor.processRecords({ shardId, records, deadLetters, checkpointer });
     };
 
     for (;;) {
@@ -240,6 +272,11 @@ export async function driveShard(options: DriveShardOptions): Promise<'ended' | 
       const arrivedAt = Date.now();
       if (buffered.length === 0) batchStartedAt = arrivedAt;
       for (const line of wake.lines) {
+        if (line.overLimit) {
+          buffered.push(tooLargeLetter(shardId, line, line.overLimit, arrivedAt));
+          lettersBuffered++;
+          continue;
+        }
         buffered.push({
           partitionKey: shardId,
           data: line.data,
@@ -257,6 +294,32 @@ export async function driveShard(options: DriveShardOptions): Promise<'ended' | 
     pending?.catch(() => {});
     await reader.close();
   }
+}
+
+function isDeadLetter(item: StreamRecord | DeadLetter): item is DeadLetter {
+  return 'code' in item;
+}
+
+/** The dead letter of a line over the limit: numbered and keyed as its record would have been. */
+function tooLargeLetter(
+  shardId: string,
+  line: SourceLine,
+  overLimit: { bytes: number; limit: number },
+  arrivedAt: number,
+): DeadLetter {
+  return {
+    shardId,
+    sequenceNumber: String(line.lineNo),
+    subSequenceNumber: 0,
+    partitionKey: shardId,
+    arrivalTimestamp: arrivedAt,
+    // The normalizer's code for a record over the limit: one code whichever stage saw it.
+    code: 'too_large',
+    reason:
+      `line ${line.lineNo} of ${overLimit.bytes} bytes exceeds the limit of ${overLimit.limit} bytes ` +
+      `(first ${line.data.length} bytes kept)`,
+    data: line.data,
+  };
 }
 
 type Wake = { kind: 'lines'; lines: SourceLine[] | null } | { kind: 'timeout' } | { kind: 'abort' };

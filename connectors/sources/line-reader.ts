@@ -3,18 +3,40 @@
  * {@link driveShard}.
  */
 import type { LineReader, SourceLine } from './batcher.js';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter, OverlongLine, type SplitLine } from './line-splitter.js';
 
 const CR = 0x0d;
 
-/** Spaces, tabs and carriage returns only: such a line holds no record. */
+/** Spaces, tabs and carriage returns only: such a line holds no record. A loop: this runs per line. */
 function isBlank(line: Uint8Array): boolean {
-  return line.every((b) => b === 0x20 || b === 0x09 || b === CR);
+  for (let i = 0; i < line.length; i++) {
+    const b = line[i];
+    if (b !== 0x20 && b !== 0x09 && b !== CR) return false;
+  }
+  return true;
+}
+
+/**
+ * Options of {@link ChunkLineReader}.
+ *
+ * @example
+ * ```ts
+ * const options: ChunkLineReaderOptions = { maxLineBytes: 64 };
+ * ```
+ */
+export interface ChunkLineReaderOptions {
+  /**
+   * The longest line handed over whole, in bytes; a longer one comes out marked `overLimit`. Default
+   * `MAX_RECORD_BYTES`.
+   */
+  maxLineBytes?: number;
 }
 
 /**
  * Numbers the lines of a chunked byte input, drops the ones at or before the resume point (without
- * looking at them) and the blank ones (they keep their number, so numbering never shifts).
+ * looking at them) and the blank ones (they keep their number, so numbering never shifts). A line longer than `maxLineBytes` keeps its number too and comes out
+ * with `overLimit` set and only its first `maxLineBytes` bytes, whatever its content (a megabyte of
+ * spaces is not a blank line): {@link driveShard} dead-letters it.
  *
  * @example
  * ```ts
@@ -23,7 +45,7 @@ function isBlank(line: Uint8Array): boolean {
  * ```
  */
 export class ChunkLineReader implements LineReader {
-  private readonly splitter = new LineSplitter();
+  private readonly splitter: LineSplitter;
   private finished = false;
   /** Complete lines seen so far, skipped ones included. */
   linesSeen = 0;
@@ -32,12 +54,16 @@ export class ChunkLineReader implements LineReader {
    * @param readChunk the next bytes, or null at the end of input.
    * @param resumeAfter lines numbered up to this are skipped (the checkpoint).
    * @param onClose releases the input.
+   * @param options the line limit.
    */
   constructor(
     private readonly readChunk: () => Promise<Uint8Array | null>,
     private readonly resumeAfter: number,
     private readonly onClose: () => Promise<void> = async () => {},
-  ) {}
+    options: ChunkLineReaderOptions = {},
+  ) {
+    this.splitter = new LineSplitter(options.maxLineBytes);
+  }
 
   /** Whether an unfinished last line is held. */
   get hasPartial(): boolean {
@@ -47,15 +73,24 @@ export class ChunkLineReader implements LineReader {
   async next(): Promise<SourceLine[] | null> {
     while (!this.finished) {
       const chunk = await this.readChunk();
-      const raw =
-        chunk === null
-          ? [this.splitter.end()].filter((l): l is Uint8Array => l !== null)
-          : this.splitter.push(chunk);
-      if (chunk === null) this.finished = true;
+      let raw: SplitLine[];
+      if (chunk === null) {
+        this.finished = true;
+        const last = this.splitter.end();
+        raw = last === null ? [] : [last];
+      } else {
+        raw = this.splitter.push(chunk);
+      }
       const lines: SourceLine[] = [];
-      for (const data of raw) {
+      for (const line of raw) {
         const lineNo = ++this.linesSeen;
-        if (lineNo > this.resumeAfter && !isBlank(data)) lines.push({ lineNo, data });
+        if (lineNo <= this.resumeAfter) continue;
+        if (line instanceof OverlongLine) {
+          const limit = this.splitter.maxLineBytes;
+          lines.push({ lineNo, data: line.prefix, overLimit: { bytes: line.bytes, limit } });
+        } else if (!isBlank(line)) {
+          lines.push({ lineNo, data: line });
+        }
       }
       if (lines.length > 0) return lines;
     }

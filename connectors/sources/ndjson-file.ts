@@ -51,6 +51,11 @@ export interface NdjsonFileSourceOptions {
   batch: BatchOptions;
   /** How often a tailed file is checked for new bytes, ms. Default 200. */
   pollIntervalMs?: number;
+  /**
+   * The longest line handed over as a record, in bytes; a longer one becomes a `too_large` dead letter.
+   * Default `MAX_RECORD_BYTES`.
+   */
+  maxLineBytes?: number;
 }
 
 /**
@@ -58,6 +63,9 @@ export interface NdjsonFileSourceOptions {
  *
  * - Sequence numbers are 1-based line numbers. Blank lines keep their number but are not handed over,
  *   so numbering matches what an editor shows.
+ * - A line longer than `maxLineBytes` is handed over as a `too_large` dead letter holding its first
+ *   `maxLineBytes` bytes, after reading at most that plus one chunk of it into memory; it keeps its
+ *   number, so checkpoints pass it like any line.
  * - A restart resumes after the checkpointed line; the skipped lines are split but never parsed.
  *   A checkpoint beyond the end of the file means the file was replaced: `run` rejects rather than
  *   silently process nothing.
@@ -132,6 +140,9 @@ export class NdjsonFileSource implements RecordSource {
       },
       skip,
       () => file.close(),
+      {
+        maxLineBytes: this.options.maxLineBytes,
+      },
     );
 
     let processor: ShardRecordProcessor;

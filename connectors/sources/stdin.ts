@@ -29,11 +29,16 @@ export interface StdinSourceOptions {
   batch: BatchOptions;
   /** The stream to read; default `process.stdin`. Tests pass a PassThrough. */
   input?: Readable;
+  /**
+   * The longest line handed over as a record, in bytes; a longer one becomes a `too_large` dead letter.
+   * Default `MAX_RECORD_BYTES`.
+   */
+  maxLineBytes?: number;
 }
 
 /**
  * Reads NDJSON lines from standard input (or `input`) and drives one processor for shard `stdin-0`,
- * with the same line numbering, blank-line and batching rules as the file source.
+ * with the same line numbering, blank-line, line-limit and batching rules as the file source.
  *
  * A pipe cannot be rewound, so this source cannot resume: it takes no `loadCheckpoint`, `initialize`
  * always receives a null checkpoint, and a checkpoint only counts lines within the current run (line
@@ -79,6 +84,9 @@ export class StdinSource implements RecordSource {
       0,
       async () => {
         if (!input.readableEnded) input.destroy();
+      },
+      {
+        maxLineBytes: this.options.maxLineBytes,
       },
     );
     await driveShard({
