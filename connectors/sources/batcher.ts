@@ -43,6 +43,17 @@ export type LoadCheckpoint = (
 export type OnCheckpoint = (shardId: string, position: ExtendedSequenceNumber) => Promise<void> | void;
 
 /**
+ * Told how many blank lines a local source skipped (they hold no record; they keep their line numbers).
+ * An observer, for a metric: what it returns is ignored and an exception it throws is swallowed.
+ *
+ * @example
+ * ```ts
+ * const onBlankLines: OnBlankLines = (shard, count) => metrics.blankLinesTotal.inc({ shard }, count);
+ * ```
+ */
+export type OnBlankLines = (shardId: string, count: number) => void;
+
+/**
  * Batch bounds: a batch is handed over when it holds `maxRecords`, or `maxWaitMs` after its first
  * record arrived, whichever comes first (the same keys as the `batch` section of the configuration).
  *

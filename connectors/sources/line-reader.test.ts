@@ -46,4 +46,25 @@ describe('ChunkLineReader', () => {
     const reader = new ChunkLineReader(chunks('a\nxxxxxxxxxx\nb\n'), 2, undefined, { maxLineBytes: 4 });
     expect(show(await reader.next())).toEqual([[3, 'b']]);
   });
+
+  it('reports the blank lines it skips after the resume point, once per read', async () => {
+    const counts: number[] = [];
+    const reader = new ChunkLineReader(chunks('\n\na\n', ' \n\t\r\n\nb\n', '\n', '\n'), 1, undefined, {
+      onBlankLines: (n) => counts.push(n),
+    });
+    expect(show(await reader.next())).toEqual([[3, 'a']]);
+    expect(show(await reader.next())).toEqual([[7, 'b']]);
+    expect(await reader.next()).toBeNull();
+    // Line 1 is before the resume point; then 2 | 4, 5, 6 | 8 | 9.
+    expect(counts).toEqual([1, 3, 1, 1]);
+  });
+
+  it('keeps reading when the blank-line observer throws', async () => {
+    const reader = new ChunkLineReader(chunks('\na\n'), 0, undefined, {
+      onBlankLines: () => {
+        throw new Error('metrics down');
+      },
+    });
+    expect(show(await reader.next())).toEqual([[2, 'a']]);
+  });
 });

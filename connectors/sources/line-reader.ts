@@ -21,7 +21,7 @@ function isBlank(line: Uint8Array): boolean {
  *
  * @example
  * ```ts
- * const options: ChunkLineReaderOptions = { maxLineBytes: 64 };
+ * const options: ChunkLineReaderOptions = { maxLineBytes: 64, onBlankLines: (n) => void (blank += n) };
  * ```
  */
 export interface ChunkLineReaderOptions {
@@ -30,11 +30,17 @@ export interface ChunkLineReaderOptions {
    * `MAX_RECORD_BYTES`.
    */
   maxLineBytes?: number;
+  /**
+   * Told how many blank lines (after the resume point) a read skipped, when there were any. An observer:
+   * what it returns is ignored and an exception it throws is swallowed, so counting cannot stop reading.
+   */
+  onBlankLines?: (count: number) => void;
 }
 
 /**
  * Numbers the lines of a chunked byte input, drops the ones at or before the resume point (without
- * looking at them) and the blank ones (they keep their number, so numbering never shifts). A line longer than `maxLineBytes` keeps its number too and comes out
+ * looking at them) and the blank ones (they keep their number, so numbering never shifts, and are
+ * reported to `onBlankLines`). A line longer than `maxLineBytes` keeps its number too and comes out
  * with `overLimit` set and only its first `maxLineBytes` bytes, whatever its content (a megabyte of
  * spaces is not a blank line): {@link driveShard} dead-letters it.
  *
@@ -54,13 +60,13 @@ export class ChunkLineReader implements LineReader {
    * @param readChunk the next bytes, or null at the end of input.
    * @param resumeAfter lines numbered up to this are skipped (the checkpoint).
    * @param onClose releases the input.
-   * @param options the line limit.
+   * @param options the line limit and the blank-line observer.
    */
   constructor(
     private readonly readChunk: () => Promise<Uint8Array | null>,
     private readonly resumeAfter: number,
     private readonly onClose: () => Promise<void> = async () => {},
-    options: ChunkLineReaderOptions = {},
+    private readonly options: ChunkLineReaderOptions = {},
   ) {
     this.splitter = new LineSplitter(options.maxLineBytes);
   }
@@ -82,16 +88,20 @@ export class ChunkLineReader implements LineReader {
         raw = this.splitter.push(chunk);
       }
       const lines: SourceLine[] = [];
+      let blank = 0;
       for (const line of raw) {
         const lineNo = ++this.linesSeen;
         if (lineNo <= this.resumeAfter) continue;
         if (line instanceof OverlongLine) {
           const limit = this.splitter.maxLineBytes;
           lines.push({ lineNo, data: line.prefix, overLimit: { bytes: line.bytes, limit } });
-        } else if (!isBlank(line)) {
+        } else if (isBlank(line)) {
+          blank++;
+        } else {
           lines.push({ lineNo, data: line });
         }
       }
+      if (blank > 0) this.reportBlank(blank);
       if (lines.length > 0) return lines;
     }
     return null;
@@ -99,5 +109,13 @@ export class ChunkLineReader implements LineReader {
 
   close(): Promise<void> {
     return this.onClose();
+  }
+
+  private reportBlank(count: number): void {
+    try {
+      this.options.onBlankLines?.(count);
+    } catch {
+      // An observer (a metric): its failure must not stop or change reading.
+    }
   }
 }

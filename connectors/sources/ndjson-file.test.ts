@@ -368,4 +368,31 @@ describe('NdjsonFileSource with lines over the limit', () => {
     expect(processor.lines()).toEqual([1, 2, 3]);
     expect(source.lastCheckpoint).toEqual(at(3));
   });
+
+  it('reports skipped blank lines after the resume point only, also when built from a configuration', async () => {
+    const path = file('\n{"a":1}\n\n  \r\n{"a":2}\n\n');
+    const counts: Array<[string, number]> = [];
+    await new NdjsonFileSource({
+      path,
+      loadCheckpoint: () => null,
+      onCheckpoint: () => {},
+      batch,
+      onBlankLines: (shard, count) => void counts.push([shard, count]),
+    }).run(() => new RecordingProcessor(), never());
+    expect(counts.reduce((sum, [, n]) => sum + n, 0)).toBe(4);
+    expect(counts.every(([shard]) => shard === FILE_SHARD_ID)).toBe(true);
+
+    let resumed = 0;
+    const config = loadRunConfig({ env: { SHELFWATCH_SOURCE__TYPE: 'file', SHELFWATCH_SOURCE__PATH: path } });
+    if (!isLocalSourceConfig(config.source)) throw new Error('expected a local source');
+    await createLocalSource(config.source, {
+      batch: config.batch,
+      loadCheckpoint: () => at(3),
+      onCheckpoint: () => {},
+      onBlankLines: (_, count) => {
+        resumed += count;
+      },
+    }).run(() => new RecordingProcessor(), never());
+    expect(resumed).toBe(2); // lines 4 and 6; 1 and 3 were counted by the run that checkpointed
+  });
 });

@@ -8,6 +8,7 @@ import {
   type BatchOptions,
   driveShard,
   type LoadCheckpoint,
+  type OnBlankLines,
   type OnCheckpoint,
   resumeAfter,
   ShardProgress,
@@ -56,13 +57,15 @@ export interface NdjsonFileSourceOptions {
    * Default `MAX_RECORD_BYTES`.
    */
   maxLineBytes?: number;
+  /** Told of the blank lines skipped. */
+  onBlankLines?: OnBlankLines;
 }
 
 /**
  * Reads an NDJSON file line by line (LF or CRLF) and drives one processor for shard `file-0`.
  *
  * - Sequence numbers are 1-based line numbers. Blank lines keep their number but are not handed over,
- *   so numbering matches what an editor shows.
+ *   so numbering matches what an editor shows; they are counted to `onBlankLines`.
  * - A line longer than `maxLineBytes` is handed over as a `too_large` dead letter holding its first
  *   `maxLineBytes` bytes, after reading at most that plus one chunk of it into memory; it keeps its
  *   number, so checkpoints pass it like any line.
@@ -142,6 +145,7 @@ export class NdjsonFileSource implements RecordSource {
       () => file.close(),
       {
         maxLineBytes: this.options.maxLineBytes,
+        onBlankLines: (count) => this.options.onBlankLines?.(this.shardId, count),
       },
     );
 

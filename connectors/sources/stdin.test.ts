@@ -106,12 +106,17 @@ describe('StdinSource with lines over the limit', () => {
   it('dead-letters a 5 MiB line at its number and checkpoints past it', async () => {
     const input = new PassThrough();
     const checkpoints: ExtendedSequenceNumber[] = [];
+    const blank: number[] = [];
     const processor = new RecordingProcessor({ checkpoint: true });
     const source = new StdinSource({
       input,
       onCheckpoint: (_, position) => void checkpoints.push(position),
       batch: { maxRecords: 2, maxWaitMs: 600_000 },
       maxLineBytes: 1024,
+      onBlankLines: (shard, count) => {
+        expect(shard).toBe(STDIN_SHARD_ID);
+        blank.push(count);
+      },
     });
     const running = source.run(() => processor, new AbortController().signal);
     await feed(input, longLineBetween(5 * MIB));
@@ -130,6 +135,7 @@ describe('StdinSource with lines over the limit', () => {
     expect(processor.deadLetters[0].data).toEqual(new Uint8Array(1024).fill(0x78));
     expect(processor.batchSizes()).toEqual([2, 1]);
     expect(checkpoints).toEqual([at(2), at(4), at(4)]);
+    expect(blank).toEqual([1]);
   });
 
   it('with the default limit, keeps the first MAX_RECORD_BYTES of a 3 MiB line', async () => {

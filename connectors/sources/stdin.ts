@@ -3,7 +3,13 @@
  */
 import type { Readable } from 'node:stream';
 import type { RecordSource, ShardRecordProcessor } from '../../pipeline/lifecycle.js';
-import { type BatchOptions, driveShard, type OnCheckpoint, ShardProgress } from './batcher.js';
+import {
+  type BatchOptions,
+  driveShard,
+  type OnBlankLines,
+  type OnCheckpoint,
+  ShardProgress,
+} from './batcher.js';
 import { ChunkLineReader } from './line-reader.js';
 
 /**
@@ -34,6 +40,8 @@ export interface StdinSourceOptions {
    * Default `MAX_RECORD_BYTES`.
    */
   maxLineBytes?: number;
+  /** Told of the blank lines skipped. */
+  onBlankLines?: OnBlankLines;
 }
 
 /**
@@ -87,6 +95,7 @@ export class StdinSource implements RecordSource {
       },
       {
         maxLineBytes: this.options.maxLineBytes,
+        onBlankLines: (count) => this.options.onBlankLines?.(this.shardId, count),
       },
     );
     await driveShard({
