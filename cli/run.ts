@@ -192,6 +192,7 @@ export const runCommand: Command = {
             loadCheckpoint: (shardId) => store.loadCheckpoint(shardId),
             // The durable checkpoint is written by the engine, in the same transaction as the state.
             onCheckpoint: () => {},
+            onBlankLines: (shard, count) => metrics.blankLinesTotal.inc({ shard }, count),
           });
     const stop = new AbortController();
     const onSignal = (signal: NodeJS.Signals): void => {

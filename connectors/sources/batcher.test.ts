@@ -1,67 +1,6 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ChunkLineReader, LineSplitter, resumeAfter, ShardProgress } from './batcher.js';
-
-const text = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes).toString('utf8'));
-
-describe('LineSplitter', () => {
-  it('splits on LF and CRLF and keeps an unfinished line until its newline', () => {
-    const splitter = new LineSplitter();
-    expect(splitter.push(Buffer.from('a\r\nb')).map(text)).toEqual(['a']);
-    expect(splitter.hasPartial).toBe(true);
-    expect(splitter.push(Buffer.from('c\n\nd')).map(text)).toEqual(['bc', '']);
-    expect(text(splitter.end())).toBe('d');
-    expect(splitter.end()).toBeNull();
-  });
-
-  it('gives the same lines however the input is cut into chunks, and copes with buffer reuse', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.constantFrom('a', 'é', '\n', '\r\n', '{', '}'), { maxLength: 60 }),
-        fc.array(fc.nat(), { maxLength: 8 }),
-        (pieces, cuts) => {
-          const bytes = Buffer.from(pieces.join(''));
-          const whole = new LineSplitter();
-          const expected = [...whole.push(bytes), whole.end()].filter((l) => l !== null).map(text);
-
-          const chunked = new LineSplitter();
-          const scratch = Buffer.alloc(bytes.length);
-          const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort(
-            (a, b) => a - b,
-          );
-          const lines: Uint8Array[] = [];
-          let from = 0;
-          for (const to of [...points, bytes.length]) {
-            // One scratch buffer for every chunk, as a file reader does.
-            bytes.copy(scratch, 0, from, to);
-            lines.push(...chunked.push(scratch.subarray(0, to - from)));
-            scratch.fill(0);
-            from = to;
-          }
-          const end = chunked.end();
-          if (end !== null) lines.push(end);
-          expect(lines.map(text)).toEqual(expected);
-        },
-      ),
-    );
-  });
-});
-
-describe('ChunkLineReader', () => {
-  it('numbers lines, skips the resumed ones and blank ones, and ends with null', async () => {
-    const chunks = ['x\n', '\n  \ny\nz'];
-    const reader = new ChunkLineReader(
-      async () => (chunks.length > 0 ? Buffer.from(chunks.shift() ?? '') : null),
-      1,
-    );
-    const first = await reader.next();
-    expect(first?.map((l) => [l.lineNo, text(l.data)])).toEqual([[4, 'y']]);
-    const second = await reader.next();
-    expect(second?.map((l) => [l.lineNo, text(l.data)])).toEqual([[5, 'z']]);
-    expect(await reader.next()).toBeNull();
-    expect(await reader.next()).toBeNull();
-  });
-});
+import { driveShard, type LineReader, resumeAfter, ShardProgress, type SourceLine } from './batcher.js';
+import { RecordingProcessor } from './test-helpers.js';
 
 describe('checkpoints', () => {
   it('reads line-number checkpoints and rejects others', () => {
@@ -100,5 +39,76 @@ describe('checkpoints', () => {
     progress.handedOver = { sequenceNumber: '3', subSequenceNumber: 0 };
     await expect(progress.checkpointer().checkpoint()).rejects.toThrow('store down');
     expect(progress.checkpointed).toBeNull();
+  });
+});
+
+describe('driveShard with lines over the limit', () => {
+  /** A reader over fixed reads of lines; `long` marks an over-long line with its length. */
+  function reader(reads: Array<Array<number | { long: number; bytes: number }>>): LineReader {
+    return {
+      next: async () => {
+        const read = reads.shift();
+        if (read === undefined) return null;
+        return read.map((l): SourceLine => {
+          if (typeof l === 'number') return { lineNo: l, data: Buffer.from(`{"n":${l}}`) };
+          return { lineNo: l.long, data: Buffer.alloc(64, 'x'), overLimit: { bytes: l.bytes, limit: 64 } };
+        });
+      },
+      close: async () => {},
+    };
+  }
+
+  it('hands dead letters over in line order with the records, counting toward maxRecords', async () => {
+    const processor = new RecordingProcessor();
+    const progress = new ShardProgress('file-0', null, () => {});
+    const before = Date.now();
+    await driveShard({
+      shardId: 'file-0',
+      processor,
+      reader: reader([
+        [1, { long: 2, bytes: 5000 }, 3],
+        [{ long: 4, bytes: 70 }, 6],
+      ]),
+      progress,
+      batch: { maxRecords: 2, maxWaitMs: 1_000 },
+      signal: new AbortController().signal,
+    });
+    expect(processor.hooks()).toEqual(['initialize', 'processRecords', 'shardEnded']);
+    expect(processor.calls.filter((c) => c.hook === 'processRecords')).toEqual([
+      { hook: 'processRecords', shardId: 'file-0', records: 1, deadLetters: 1 },
+      { hook: 'processRecords', shardId: 'file-0', records: 1, deadLetters: 1 },
+      { hook: 'processRecords', shardId: 'file-0', records: 1, deadLetters: 0 },
+    ]);
+    expect(processor.lines()).toEqual([1, 2, 3, 4, 6]);
+    const [letter] = processor.deadLetters;
+    expect(letter).toEqual({
+      shardId: 'file-0',
+      sequenceNumber: '2',
+      subSequenceNumber: 0,
+      partitionKey: 'file-0',
+      arrivalTimestamp: expect.any(Number),
+      code: 'too_large',
+      reason: 'line 2 of 5000 bytes exceeds the limit of 64 bytes (first 64 bytes kept)',
+      data: Buffer.alloc(64, 'x'),
+    });
+    expect(letter.arrivalTimestamp).toBeGreaterThanOrEqual(before);
+    expect(letter.arrivalTimestamp).toBeLessThanOrEqual(Date.now());
+    expect(progress.handedOver).toEqual({ sequenceNumber: '6', subSequenceNumber: 0 });
+  });
+
+  it('lets a checkpoint without a position reach a dead letter that ends a batch', async () => {
+    const checkpoints: string[] = [];
+    const progress = new ShardProgress('file-0', null, (_, p) => void checkpoints.push(p.sequenceNumber));
+    await driveShard({
+      shardId: 'file-0',
+      processor: new RecordingProcessor({ checkpoint: true }),
+      reader: reader([[1, { long: 2, bytes: 100 }], [{ long: 3, bytes: 100 }]]),
+      progress,
+      batch: { maxRecords: 2, maxWaitMs: 1_000 },
+      signal: new AbortController().signal,
+    });
+    // A batch of [1, dead 2], then one of only the dead letter 3, then the shard's end.
+    expect(checkpoints).toEqual(['2', '3', '3']);
+    expect(progress.checkpointed).toEqual({ sequenceNumber: '3', subSequenceNumber: 0 });
   });
 });

@@ -1,7 +1,7 @@
 /**
- * What the local sources (file, standard input, generator) share: splitting bytes into lines, the
- * line-number checkpointer, and the loop that drives one {@link ShardRecordProcessor} through its
- * lifecycle with batches bounded by size and by wait.
+ * What the local sources (file, standard input, generator) share: the line-number checkpointer, and
+ * the loop that drives one {@link ShardRecordProcessor} through its lifecycle with batches bounded by
+ * size and by wait. Splitting bytes into lines is in `line-splitter.ts` and `line-reader.ts`.
  *
  * Local sources number records by line, so a checkpoint is a line number and resuming means skipping
  * that many lines: every line counts, including blank ones, so that line N is the same line on every
@@ -14,6 +14,7 @@ import type {
   ShardRecordProcessor,
   StreamRecord,
 } from '../../pipeline/lifecycle.js';
+import type { DeadLetter } from '../../pipeline/ports.js';
 
 /**
  * Reads a shard's stored checkpoint at start-up; the composition root wires it to the state store.
@@ -42,6 +43,17 @@ export type LoadCheckpoint = (
 export type OnCheckpoint = (shardId: string, position: ExtendedSequenceNumber) => Promise<void> | void;
 
 /**
+ * Told how many blank lines a local source skipped (they hold no record; they keep their line numbers).
+ * An observer, for a metric: what it returns is ignored and an exception it throws is swallowed.
+ *
+ * @example
+ * ```ts
+ * const onBlankLines: OnBlankLines = (shard, count) => metrics.blankLinesTotal.inc({ shard }, count);
+ * ```
+ */
+export type OnBlankLines = (shardId: string, count: number) => void;
+
+/**
  * Batch bounds: a batch is handed over when it holds `maxRecords`, or `maxWaitMs` after its first
  * record arrived, whichever comes first (the same keys as the `batch` section of the configuration).
  *
@@ -66,6 +78,12 @@ export interface BatchOptions {
 export interface SourceLine {
   lineNo: number;
   data: Uint8Array;
+  /**
+   * Set when the line was longer than the reader's limit: its length in bytes and that limit. `data`
+   * then holds only its first `limit` bytes, and {@link driveShard} hands it over as a `too_large`
+   * dead letter instead of a record.
+   */
+  overLimit?: { bytes: number; limit: number };
 }
 
 /**
@@ -82,138 +100,6 @@ export interface SourceLine {
 export interface LineReader {
   next(): Promise<SourceLine[] | null>;
   close(): Promise<void>;
-}
-
-const LF = 0x0a;
-const CR = 0x0d;
-
-/**
- * Splits a byte stream into lines, keeping an unfinished last line until its newline arrives (a writer
- * may be half-way through it). Works on bytes, not text, so that invalid UTF-8 reaches the processor
- * unchanged and can be dead-lettered as such instead of silently becoming U+FFFD.
- *
- * @example
- * ```ts
- * const splitter = new LineSplitter();
- * splitter.push(Buffer.from('a\r\nb')); // [bytes of 'a']
- * splitter.push(Buffer.from('\n'));     // [bytes of 'b']
- * splitter.end();                       // null
- * ```
- */
-export class LineSplitter {
-  private partial: Uint8Array = new Uint8Array(0);
-
-  /** Whether an unfinished line is held. */
-  get hasPartial(): boolean {
-    return this.partial.length > 0;
-  }
-
-  /** Adds bytes; returns the lines they completed. The chunk may be reused by the caller afterwards. */
-  push(chunk: Uint8Array): Uint8Array[] {
-    const lines: Uint8Array[] = [];
-    let start = 0;
-    let newline = chunk.indexOf(LF);
-    if (newline === -1) {
-      this.partial = concat(this.partial, chunk);
-      return lines;
-    }
-    lines.push(stripCr(concat(this.partial, chunk.subarray(0, newline))));
-    start = newline + 1;
-    for (newline = chunk.indexOf(LF, start); newline !== -1; newline = chunk.indexOf(LF, start)) {
-      lines.push(stripCr(copy(chunk.subarray(start, newline))));
-      start = newline + 1;
-    }
-    this.partial = copy(chunk.subarray(start));
-    return lines;
-  }
-
-  /** The end of input: an unfinished last line is a line after all (files need not end in a newline). */
-  end(): Uint8Array | null {
-    const rest = this.partial;
-    this.partial = new Uint8Array(0);
-    return rest.length > 0 ? stripCr(rest) : null;
-  }
-}
-
-/**
- * A copy, so that a line does not change when the caller reuses its read buffer (`Buffer#slice` would
- * not copy, hence no `slice` here).
- */
-function copy(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(bytes.length);
-  out.set(bytes);
-  return out;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
-function stripCr(line: Uint8Array): Uint8Array {
-  return line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line;
-}
-
-/** Spaces, tabs and carriage returns only: such a line holds no record. */
-function isBlank(line: Uint8Array): boolean {
-  return line.every((b) => b === 0x20 || b === 0x09 || b === CR);
-}
-
-/**
- * Numbers the lines of a chunked byte input, drops the ones at or before the resume point (without
- * looking at them) and the blank ones (they keep their number, so numbering never shifts).
- *
- * @example
- * ```ts
- * const reader = new ChunkLineReader(async () => null, 0);
- * await reader.next(); // null
- * ```
- */
-export class ChunkLineReader implements LineReader {
-  private readonly splitter = new LineSplitter();
-  private finished = false;
-  /** Complete lines seen so far, skipped ones included. */
-  linesSeen = 0;
-
-  /**
-   * @param readChunk the next bytes, or null at the end of input.
-   * @param resumeAfter lines numbered up to this are skipped (the checkpoint).
-   * @param onClose releases the input.
-   */
-  constructor(
-    private readonly readChunk: () => Promise<Uint8Array | null>,
-    private readonly resumeAfter: number,
-    private readonly onClose: () => Promise<void> = async () => {},
-  ) {}
-
-  /** Whether an unfinished last line is held. */
-  get hasPartial(): boolean {
-    return this.splitter.hasPartial;
-  }
-
-  async next(): Promise<SourceLine[] | null> {
-    while (!this.finished) {
-      const chunk = await this.readChunk();
-      const raw =
-        chunk === null
-          ? [this.splitter.end()].filter((l): l is Uint8Array => l !== null)
-          : this.splitter.push(chunk);
-      if (chunk === null) this.finished = true;
-      const lines: SourceLine[] = [];
-      for (const data of raw) {
-        const lineNo = ++this.linesSeen;
-        if (lineNo > this.resumeAfter && !isBlank(data)) lines.push({ lineNo, data });
-      }
-      if (lines.length > 0) return lines;
-    }
-    return null;
-  }
-
-  close(): Promise<void> {
-    return this.onClose();
-  }
 }
 
 /**
@@ -312,6 +198,12 @@ export interface DriveShardOptions {
  * a resumable source reads them again. Closes the reader in every case. If a hook throws, no further
  * hook is called and the error propagates.
  *
+ * A line marked `overLimit` is handed over as a `too_large` dead letter (`deadLetters` of the batch,
+ * stored with it) rather than a record: never a crash, never silently dropped. Records and dead letters
+ * of a batch are consecutive lines in order, both count toward `maxRecords`, and the batch's last line
+ * (whichever kind) is what a checkpoint without a position reaches, so a checkpoint can pass a dead
+ * letter and a restart resumes after it.
+ *
  * @returns how the shard finished.
  * @example
  * ```ts
@@ -327,16 +219,35 @@ export async function driveShard(options: DriveShardOptions): Promise<'ended' | 
   try {
     await processor.initialize({ shardId, checkpoint: progress.checkpointed });
 
-    const buffered: StreamRecord[] = [];
+    // Records and dead letters in line order, so a batch is a run of consecutive lines.
+    const buffered: Array<StreamRecord | DeadLetter> = [];
+    let lettersBuffered = 0;
     let batchStartedAt: number | undefined;
     let ended = false;
 
     const handOver = async (count: number) => {
-      const records = buffered.splice(0, count);
+      const items = buffered.splice(0, count);
       batchStartedAt = buffered.length > 0 ? Date.now() : undefined;
-      const last = records[records.length - 1];
+      const last = items[items.length - 1];
       progress.handedOver = { sequenceNumber: last.sequenceNumber, subSequenceNumber: 0 };
-      await processor.processRecords({ shardId, records, checkpointer });
+      if (lettersBuffered === 0) {
+        // No dead letter anywhere in the buffer, so these are all records: no second array.
+        await processor.processRecords({
+          shardId,
+          records: items as StreamRecord[],
+          deadLetters: [],
+          checkpointer,
+        });
+        return;
+      }
+      const records: StreamRecord[] = [];
+      const deadLetters: DeadLetter[] = [];
+      for (const item of items) {
+        if (isDeadLetter(item)) deadLetters.push(item);
+        else records.push(item);
+      }
+      lettersBuffered -= deadLetters.length;
+      await processor.processRecords({ shardId, records, deadLetters, checkpointer });
     };
 
     for (;;) {
@@ -372,6 +283,11 @@ export async function driveShard(options: DriveShardOptions): Promise<'ended' | 
       const arrivedAt = Date.now();
       if (buffered.length === 0) batchStartedAt = arrivedAt;
       for (const line of wake.lines) {
+        if (line.overLimit) {
+          buffered.push(tooLargeLetter(shardId, line, line.overLimit, arrivedAt));
+          lettersBuffered++;
+          continue;
+        }
         buffered.push({
           partitionKey: shardId,
           data: line.data,
@@ -389,6 +305,32 @@ export async function driveShard(options: DriveShardOptions): Promise<'ended' | 
     pending?.catch(() => {});
     await reader.close();
   }
+}
+
+function isDeadLetter(item: StreamRecord | DeadLetter): item is DeadLetter {
+  return 'code' in item;
+}
+
+/** The dead letter of a line over the limit: numbered and keyed as its record would have been. */
+function tooLargeLetter(
+  shardId: string,
+  line: SourceLine,
+  overLimit: { bytes: number; limit: number },
+  arrivedAt: number,
+): DeadLetter {
+  return {
+    shardId,
+    sequenceNumber: String(line.lineNo),
+    subSequenceNumber: 0,
+    partitionKey: shardId,
+    arrivalTimestamp: arrivedAt,
+    // The normalizer's code for a record over the limit: one code whichever stage saw it.
+    code: 'too_large',
+    reason:
+      `line ${line.lineNo} of ${overLimit.bytes} bytes exceeds the limit of ${overLimit.limit} bytes ` +
+      `(first ${line.data.length} bytes kept)`,
+    data: line.data,
+  };
 }
 
 type Wake = { kind: 'lines'; lines: SourceLine[] | null } | { kind: 'timeout' } | { kind: 'abort' };

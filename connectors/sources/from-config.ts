@@ -3,7 +3,7 @@
  * mapping from configuration keys to constructor options.
  */
 import type { RecordSource } from '../../pipeline/lifecycle.js';
-import type { BatchOptions, LoadCheckpoint, OnCheckpoint } from './batcher.js';
+import type { BatchOptions, LoadCheckpoint, OnBlankLines, OnCheckpoint } from './batcher.js';
 import { GeneratorSource } from './generator.js';
 import { NdjsonFileSource } from './ndjson-file.js';
 import { StdinSource } from './stdin.js';
@@ -40,6 +40,7 @@ export type LocalSourceConfig =
  *   batch: config.batch,
  *   loadCheckpoint: (shardId) => store.loadCheckpoint(shardId),
  *   onCheckpoint: () => {},
+ *   onBlankLines: (shard, count) => metrics.blankLinesTotal.inc({ shard }, count),
  * };
  * ```
  */
@@ -47,6 +48,8 @@ export interface LocalSourceDeps {
   batch: BatchOptions;
   loadCheckpoint: LoadCheckpoint;
   onCheckpoint: OnCheckpoint;
+  /** Told of the blank lines the file and standard-input sources skip (the generator writes none). */
+  onBlankLines?: OnBlankLines;
 }
 
 /**
@@ -79,7 +82,9 @@ export function createLocalSource(source: LocalSourceConfig, deps: LocalSourceDe
     case 'generator': {
       const { seed, days, skus, warehouses, anomalyRate } = source;
       return new GeneratorSource({
-        ...deps,
+        batch: deps.batch,
+        loadCheckpoint: deps.loadCheckpoint,
+        onCheckpoint: deps.onCheckpoint,
         rate: source.rate,
         options: { seed, days, skus, warehouses, anomalyRate },
       });
@@ -87,6 +92,10 @@ export function createLocalSource(source: LocalSourceConfig, deps: LocalSourceDe
     case 'file':
       return new NdjsonFileSource({ ...deps, path: source.path, follow: source.follow });
     case 'stdin':
-      return new StdinSource({ batch: deps.batch, onCheckpoint: deps.onCheckpoint });
+      return new StdinSource({
+        batch: deps.batch,
+        onCheckpoint: deps.onCheckpoint,
+        onBlankLines: deps.onBlankLines,
+      });
   }
 }

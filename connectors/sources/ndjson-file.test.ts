@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadRunConfig } from '../../pipeline/config/load.js';
 import type { ExtendedSequenceNumber } from '../../pipeline/lifecycle.js';
+import { MAX_RECORD_BYTES } from '../../pipeline/normalize/limits.js';
 import { createLocalSource, isLocalSourceConfig } from './from-config.js';
 import { FILE_SHARD_ID, NdjsonFileSource } from './ndjson-file.js';
 import { RecordingProcessor, waitFor } from './test-helpers.js';
@@ -258,5 +259,140 @@ describe('NdjsonFileSource', () => {
       onCheckpoint: () => {},
     }).run(() => processor, never());
     expect(processor.records).toHaveLength(4);
+  });
+});
+
+describe('NdjsonFileSource with lines over the limit', () => {
+  const MIB = 1024 * 1024;
+  /** Line 1 and 3 valid, line 2 `size` bytes of `x`. */
+  const withLongLine = (size: number) => file(`{"a":1}\n${'x'.repeat(size)}\n{"a":3}\n`);
+
+  it('dead-letters a 5 MiB line at its number, checkpoints past it, and resumes after it', async () => {
+    const path = withLongLine(5 * MIB);
+    let stored: ExtendedSequenceNumber | null = null;
+    const options = {
+      path,
+      loadCheckpoint: () => stored,
+      onCheckpoint: (_: string, position: ExtendedSequenceNumber) => {
+        stored = position;
+      },
+      // Batches of two: the first ends at the dead letter, so its checkpoint stops right after it (no
+      // deadline that a slow read of the long line could reach first).
+      batch: { maxRecords: 2, maxWaitMs: 600_000 },
+      maxLineBytes: 1024,
+    };
+    const first = new RecordingProcessor({
+      checkpoint: true,
+      // Stop after the first batch, as a crash would: its checkpoint is at the dead letter.
+      afterBatch: () => controller.abort(),
+    });
+    const controller = new AbortController();
+    await new NdjsonFileSource(options).run(() => first, controller.signal);
+
+    expect(first.texts()).toEqual(['{"a":1}']);
+    expect(first.deadLetters).toHaveLength(1);
+    const [letter] = first.deadLetters;
+    expect(letter.sequenceNumber).toBe('2');
+    expect(letter.partitionKey).toBe(FILE_SHARD_ID);
+    expect(letter.code).toBe('too_large');
+    expect(letter.reason).toBe(
+      `line 2 of ${5 * MIB} bytes exceeds the limit of 1024 bytes (first 1024 bytes kept)`,
+    );
+    expect(letter.data).toEqual(new Uint8Array(1024).fill(0x78));
+    expect(stored).toEqual(at(2));
+
+    const second = new RecordingProcessor({ checkpoint: true });
+    await new NdjsonFileSource(options).run(() => second, never());
+    expect(second.calls[0]).toEqual({ hook: 'initialize', shardId: FILE_SHARD_ID, checkpoint: at(2) });
+    expect(second.texts()).toEqual(['{"a":3}']);
+    expect(second.records.map((r) => r.sequenceNumber)).toEqual(['3']);
+    expect(second.deadLetters).toEqual([]);
+    expect(stored).toEqual(at(3));
+  });
+
+  it('with the default limit, keeps the first MAX_RECORD_BYTES of a 3 MiB line', async () => {
+    const path = withLongLine(3 * MIB);
+    const processor = new RecordingProcessor({ checkpoint: true });
+    const source = new NdjsonFileSource({ path, loadCheckpoint: () => null, onCheckpoint: () => {}, batch });
+    await source.run(() => processor, never());
+    expect(processor.records.map((r) => r.sequenceNumber)).toEqual(['1', '3']);
+    expect(processor.deadLetters.map((d) => [d.sequenceNumber, d.code, d.data.length])).toEqual([
+      ['2', 'too_large', MAX_RECORD_BYTES],
+    ]);
+    expect(processor.deadLetters[0].reason).toBe(
+      `line 2 of ${3 * MIB} bytes exceeds the limit of ${MAX_RECORD_BYTES} bytes ` +
+        `(first ${MAX_RECORD_BYTES} bytes kept)`,
+    );
+    expect(processor.lines()).toEqual([1, 2, 3]);
+    expect(source.lastCheckpoint).toEqual(at(3));
+  });
+
+  it('dead-letters an over-long last line without a newline at the end of the file', async () => {
+    const path = file(`{"a":1}\n${'y'.repeat(5000)}`);
+    const processor = new RecordingProcessor();
+    await new NdjsonFileSource({
+      path,
+      loadCheckpoint: () => null,
+      onCheckpoint: () => {},
+      batch,
+      maxLineBytes: 100,
+    }).run(() => processor, never());
+    expect(processor.deadLetters.map((d) => [d.sequenceNumber, d.data.length, d.reason])).toEqual([
+      ['2', 100, 'line 2 of 5000 bytes exceeds the limit of 100 bytes (first 100 bytes kept)'],
+    ]);
+  });
+
+  it('while tailing, holds an over-long line until its newline, then dead-letters it', async () => {
+    const path = file('{"a":1}\n');
+    const controller = new AbortController();
+    const processor = new RecordingProcessor({ checkpoint: true });
+    const source = new NdjsonFileSource({
+      path,
+      follow: true,
+      loadCheckpoint: () => null,
+      onCheckpoint: () => {},
+      batch: { maxRecords: 100, maxWaitMs: 20 },
+      pollIntervalMs: 5,
+      maxLineBytes: 100,
+    });
+    const running = source.run(() => processor, controller.signal);
+    await waitFor(() => processor.records.length === 1);
+    for (let i = 0; i < 50; i++) appendFileSync(path, 'z'.repeat(1000));
+    appendFileSync(path, '\n{"a":3}\n');
+    await waitFor(() => processor.records.length === 2);
+    controller.abort();
+    await running;
+    expect(processor.deadLetters.map((d) => [d.sequenceNumber, d.reason])).toEqual([
+      ['2', 'line 2 of 50000 bytes exceeds the limit of 100 bytes (first 100 bytes kept)'],
+    ]);
+    expect(processor.lines()).toEqual([1, 2, 3]);
+    expect(source.lastCheckpoint).toEqual(at(3));
+  });
+
+  it('reports skipped blank lines after the resume point only, also when built from a configuration', async () => {
+    const path = file('\n{"a":1}\n\n  \r\n{"a":2}\n\n');
+    const counts: Array<[string, number]> = [];
+    await new NdjsonFileSource({
+      path,
+      loadCheckpoint: () => null,
+      onCheckpoint: () => {},
+      batch,
+      onBlankLines: (shard, count) => void counts.push([shard, count]),
+    }).run(() => new RecordingProcessor(), never());
+    expect(counts.reduce((sum, [, n]) => sum + n, 0)).toBe(4);
+    expect(counts.every(([shard]) => shard === FILE_SHARD_ID)).toBe(true);
+
+    let resumed = 0;
+    const config = loadRunConfig({ env: { SHELFWATCH_SOURCE__TYPE: 'file', SHELFWATCH_SOURCE__PATH: path } });
+    if (!isLocalSourceConfig(config.source)) throw new Error('expected a local source');
+    await createLocalSource(config.source, {
+      batch: config.batch,
+      loadCheckpoint: () => at(3),
+      onCheckpoint: () => {},
+      onBlankLines: (_, count) => {
+        resumed += count;
+      },
+    }).run(() => new RecordingProcessor(), never());
+    expect(resumed).toBe(2); // lines 4 and 6; 1 and 3 were counted by the run that checkpointed
   });
 });

@@ -6,14 +6,15 @@ import { type FileHandle, open } from 'node:fs/promises';
 import type { RecordSource, ShardRecordProcessor } from '../../pipeline/lifecycle.js';
 import {
   type BatchOptions,
-  ChunkLineReader,
   driveShard,
   type LoadCheckpoint,
+  type OnBlankLines,
   type OnCheckpoint,
   resumeAfter,
   ShardProgress,
   sleep,
 } from './batcher.js';
+import { ChunkLineReader } from './line-reader.js';
 
 /**
  * The shard id of a file source.
@@ -51,13 +52,23 @@ export interface NdjsonFileSourceOptions {
   batch: BatchOptions;
   /** How often a tailed file is checked for new bytes, ms. Default 200. */
   pollIntervalMs?: number;
+  /**
+   * The longest line handed over as a record, in bytes; a longer one becomes a `too_large` dead letter.
+   * Default `MAX_RECORD_BYTES`.
+   */
+  maxLineBytes?: number;
+  /** Told of the blank lines skipped. */
+  onBlankLines?: OnBlankLines;
 }
 
 /**
  * Reads an NDJSON file line by line (LF or CRLF) and drives one processor for shard `file-0`.
  *
  * - Sequence numbers are 1-based line numbers. Blank lines keep their number but are not handed over,
- *   so numbering matches what an editor shows.
+ *   so numbering matches what an editor shows; they are counted to `onBlankLines`.
+ * - A line longer than `maxLineBytes` is handed over as a `too_large` dead letter holding its first
+ *   `maxLineBytes` bytes, after reading at most that plus one chunk of it into memory; it keeps its
+ *   number, so checkpoints pass it like any line.
  * - A restart resumes after the checkpointed line; the skipped lines are split but never parsed.
  *   A checkpoint beyond the end of the file means the file was replaced: `run` rejects rather than
  *   silently process nothing.
@@ -132,6 +143,10 @@ export class NdjsonFileSource implements RecordSource {
       },
       skip,
       () => file.close(),
+      {
+        maxLineBytes: this.options.maxLineBytes,
+        onBlankLines: (count) => this.options.onBlankLines?.(this.shardId, count),
+      },
     );
 
     let processor: ShardRecordProcessor;

@@ -5,11 +5,12 @@ import type { Readable } from 'node:stream';
 import type { RecordSource, ShardRecordProcessor } from '../../pipeline/lifecycle.js';
 import {
   type BatchOptions,
-  ChunkLineReader,
   driveShard,
+  type OnBlankLines,
   type OnCheckpoint,
   ShardProgress,
 } from './batcher.js';
+import { ChunkLineReader } from './line-reader.js';
 
 /**
  * The shard id of the standard-input source.
@@ -34,11 +35,18 @@ export interface StdinSourceOptions {
   batch: BatchOptions;
   /** The stream to read; default `process.stdin`. Tests pass a PassThrough. */
   input?: Readable;
+  /**
+   * The longest line handed over as a record, in bytes; a longer one becomes a `too_large` dead letter.
+   * Default `MAX_RECORD_BYTES`.
+   */
+  maxLineBytes?: number;
+  /** Told of the blank lines skipped. */
+  onBlankLines?: OnBlankLines;
 }
 
 /**
  * Reads NDJSON lines from standard input (or `input`) and drives one processor for shard `stdin-0`,
- * with the same line numbering, blank-line and batching rules as the file source.
+ * with the same line numbering, blank-line, line-limit and batching rules as the file source.
  *
  * A pipe cannot be rewound, so this source cannot resume: it takes no `loadCheckpoint`, `initialize`
  * always receives a null checkpoint, and a checkpoint only counts lines within the current run (line
@@ -84,6 +92,10 @@ export class StdinSource implements RecordSource {
       0,
       async () => {
         if (!input.readableEnded) input.destroy();
+      },
+      {
+        maxLineBytes: this.options.maxLineBytes,
+        onBlankLines: (count) => this.options.onBlankLines?.(this.shardId, count),
       },
     );
     await driveShard({

@@ -10,18 +10,19 @@ import type {
   ShutdownRequestedInput,
   StreamRecord,
 } from '../../pipeline/lifecycle.js';
+import type { DeadLetter } from '../../pipeline/ports.js';
 
 /**
  * One lifecycle call as recorded by {@link RecordingProcessor}.
  *
  * @example
  * ```ts
- * const call: LifecycleCall = { hook: 'processRecords', shardId: 'file-0', records: 3 };
+ * const call: LifecycleCall = { hook: 'processRecords', shardId: 'file-0', records: 3, deadLetters: 0 };
  * ```
  */
 export type LifecycleCall =
   | { hook: 'initialize'; shardId: string; checkpoint: ExtendedSequenceNumber | null }
-  | { hook: 'processRecords'; shardId: string; records: number }
+  | { hook: 'processRecords'; shardId: string; records: number; deadLetters: number }
   | { hook: 'leaseLost' | 'shardEnded' | 'shutdownRequested'; shardId: string };
 
 /**
@@ -38,6 +39,8 @@ export type LifecycleCall =
 export class RecordingProcessor implements ShardRecordProcessor {
   readonly calls: LifecycleCall[] = [];
   readonly records: StreamRecord[] = [];
+  readonly deadLetters: DeadLetter[] = [];
+  private readonly handed: number[] = [];
 
   constructor(
     private readonly behaviour: {
@@ -53,9 +56,14 @@ export class RecordingProcessor implements ShardRecordProcessor {
       .filter((h, i, all) => !(h === 'processRecords' && all[i - 1] === 'processRecords'));
   }
 
-  /** Sizes of the batches handed over. */
+  /** Sizes of the batches handed over, dead letters included (both count toward `maxRecords`). */
   batchSizes(): number[] {
-    return this.calls.flatMap((c) => (c.hook === 'processRecords' ? [c.records] : []));
+    return this.calls.flatMap((c) => (c.hook === 'processRecords' ? [c.records + c.deadLetters] : []));
+  }
+
+  /** Every position handed over (records and dead letters), in the order received, as line numbers. */
+  lines(): number[] {
+    return this.handed.slice();
   }
 
   /** The records' data as text. */
@@ -67,9 +75,23 @@ export class RecordingProcessor implements ShardRecordProcessor {
     this.calls.push({ hook: 'initialize', shardId, checkpoint });
   }
 
-  async processRecords({ shardId, records, checkpointer }: ProcessRecordsInput): Promise<void> {
-    this.calls.push({ hook: 'processRecords', shardId, records: records.length });
+  async processRecords({
+    shardId,
+    records,
+    deadLetters = [],
+    checkpointer,
+  }: ProcessRecordsInput): Promise<void> {
+    this.calls.push({
+      hook: 'processRecords',
+      shardId,
+      records: records.length,
+      deadLetters: deadLetters.length,
+    });
     this.records.push(...records);
+    this.deadLetters.push(...deadLetters);
+    // Merged by position: a batch's records and dead letters are interleaved lines.
+    const positions = [...records, ...deadLetters].map((r) => Number(r.sequenceNumber)).sort((a, b) => a - b);
+    this.handed.push(...positions);
     if (this.behaviour.checkpoint) await checkpointer.checkpoint();
     await this.behaviour.afterBatch?.(records, this);
   }
