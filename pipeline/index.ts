@@ -21,19 +21,41 @@ export {
   InventoryEngine,
   type RecordNormalizer,
 } from './engine.js';
+export { describeCause } from './errors.js';
 export * from './events.js';
 export * from './lifecycle.js';
+export {
+  DEFAULT_MAX_FUTURE_SKEW_MS,
+  MAX_QUANTITY,
+  MAX_RECORD_BYTES,
+  MAX_SKU_LENGTH,
+  MAX_TEXT_LENGTH,
+  MAX_WAREHOUSE_LENGTH,
+  unsafeTextReason,
+} from './normalize/limits.js';
 export {
   createNormalizer,
   type NormalizeResult,
   type Normalizer,
   type NormalizerOptions,
 } from './normalize/normalize.js';
+export * from './observability/health.js';
 export * from './observability/http.js';
 export * from './observability/logger.js';
 export * from './observability/metrics.js';
 export * from './ports.js';
 export { comparePositions, lastPosition, samePosition } from './positions.js';
+export {
+  classifyError,
+  classifyStatus,
+  type ErrorKind,
+  type GiveUpReason,
+  type RetryAttempt,
+  RetryGiveUpError,
+  RetryPolicy,
+  type RetryPolicyOptions,
+  type RunOptions,
+} from './retry.js';
 export {
   type ApplyOutcome,
   InventoryState,

@@ -98,6 +98,9 @@ function works(...commands: string[][]): boolean {
   }
 }
 const probeDir = newDir();
+// Why some groups below run only where the kernel allows (runIf): a full file system, a read-only
+// mount and an immutable file can only be produced with these capabilities. The same causes are also
+// covered everywhere by the page limit (SQLITE_FULL) and the unprivileged child (read-only files).
 // Mounting needs root with CAP_SYS_ADMIN: a VM runner has it, a default Docker container does not.
 const canMount =
   asRoot && works(['mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probeDir], ['umount', probeDir]);
