@@ -24,13 +24,23 @@
 
 import { deliver, type RoutedNotification } from './alert-delivery.js';
 import {
-  type DetectionThresholds,
+  delivered,
+  expiredDeadLetter,
+  forPartition,
+  halves,
+  legacyUntilOf,
+  mergeReports,
+  observe,
+  refusedDeadLetter,
+} from './batch-parts.js';
+import {
   InventoryDetector,
   type InventoryDetectorJSON,
   type SeriesDetectorState,
 } from './detect/inventory-detector.js';
 import { DuplicateWindow } from './duplicate-window.js';
-import { type InventoryEvent, type InventoryEventKind, partitionKeyOf, seriesKey } from './events.js';
+import type { AlertRouting, BatchReport, EngineOptions, RecordNormalizer } from './engine-options.js';
+import { type InventoryEvent, type InventoryEventKind, seriesKey } from './events.js';
 import type {
   ExtendedSequenceNumber,
   InitializationInput,
@@ -41,107 +51,22 @@ import type {
   StreamRecord,
 } from './lifecycle.js';
 import {
-  type AlertSink,
   type Anomaly,
   type AppliedEvent,
   type BatchCommit,
   type DeadLetter,
   type SeriesKey,
-  type SeriesMetricsSink,
   type SeriesRow,
   StaleCheckpointError,
-  type StateStore,
   StoreRefusedError,
   type UndeliveredNotification,
 } from './ports.js';
-import { comparePositions, lastPosition, samePosition } from './positions.js';
+import { lastPosition, samePosition } from './positions.js';
 import { RetryGiveUpError, RetryPolicy } from './retry.js';
 import { InventoryState, type SeriesExtra } from './state/inventory-state.js';
 
 export type { RoutedNotification } from './alert-delivery.js';
-
-/** What the engine needs from the alert router (dedup, grouping, routing, rate limit). */
-export interface AlertRouting {
-  add(anomaly: Anomaly): void;
-  advance(watermark: number): RoutedNotification[];
-  flushAll(): RoutedNotification[];
-  toJSON(): unknown;
-}
-
-/** What the engine needs from the normalizer. */
-export interface RecordNormalizer {
-  normalize(
-    record: StreamRecord,
-    shardId: string,
-  ): { ok: true; events: InventoryEvent[] } | { ok: false; deadLetter: DeadLetter };
-}
-
-/** Figures of one committed batch, for metrics and logs. */
-export interface BatchReport {
-  shardId: string;
-  records: number;
-  events: number;
-  eventsByKind: Partial<Record<InventoryEventKind, number>>;
-  /** Events dropped because their id was applied before (within the duplicate window). */
-  duplicates: number;
-  /**
-   * Late cycle counts placed with an incomplete memory: the series had forgotten movements that
-   * happened after the count (it remembers the last `RECENT_MOVES`), so on hand may be off by them.
-   */
-  countsBeyondMemory: InventoryEvent[];
-  deadLetters: DeadLetter[];
-  anomalies: Anomaly[];
-  notifications: RoutedNotification[];
-  /** Notifications a sink refused for good, parked in the store with the reason (not in `notifications`). */
-  undelivered: UndeliveredNotification[];
-  seconds: number;
-  /** Newest event time seen, epoch ms. */
-  watermark: number;
-  checkpoint: ExtendedSequenceNumber | null;
-}
-
-export interface EngineOptions {
-  store: StateStore;
-  /** Sinks by name (the router's receivers). */
-  sinks: ReadonlyMap<string, AlertSink>;
-  createRouter: (stored: unknown | undefined) => AlertRouting;
-  createNormalizer: (casePack: (sku: string) => number | undefined) => RecordNormalizer;
-  thresholds?: Partial<DetectionThresholds>;
-  /** A count model trained by `shelfwatch train`, and/or a collector of count features (for training). */
-  models?: ConstructorParameters<typeof InventoryDetector>[2];
-  /** How long (event time) an applied id is remembered to drop duplicates. Default 24 h. */
-  duplicateWindowMs?: number;
-  /**
-   * Per-series metrics sinks (Timestream): each batch's changed series are written to them before the
-   * batch commits, retried like alert sinks (a failure holds the checkpoint back).
-   */
-  seriesSinks?: readonly SeriesMetricsSink[];
-  /**
-   * What happens to a valid record whose event time lies outside the window (`future_event`,
-   * `expired_event`): `dead-letter` (default) or `quarantine` (kept the same way, counted apart, to be
-   * reviewed and replayed).
-   */
-  outOfWindow?: 'dead-letter' | 'quarantine';
-  /**
-   * How the engine waits on a failing store or sink (default: unbounded attempts, 100 ms doubling to
-   * 30 s, full jitter). A bounded policy (a Lambda invocation's deadline) makes the batch fail with a
-   * `RetryGiveUpError` instead; nothing of it is committed.
-   */
-  retryPolicy?: RetryPolicy;
-  /** Waits between retries of the default policy; injectable for tests. */
-  sleep?: (ms: number) => Promise<void>;
-  /**
-   * Aborting it stops every wait at once (shutdown): the batch in flight is abandoned, uncommitted,
-   * and its `processRecords` rejects with a `RetryGiveUpError` of reason `aborted`.
-   */
-  signal?: AbortSignal;
-  /** Observer: after each committed batch. */
-  onBatch?: (report: BatchReport) => void;
-  /** Observer: a sink or the store failed and the engine waits to try again. It cannot steer. */
-  onRetry?: (what: string, attempt: number, error: unknown) => void;
-  /** Observer: a sink or the store that had failed succeeded, after `attempts` attempts. */
-  onRecovered?: (what: string, attempts: number) => void;
-}
+export type { AlertRouting, BatchReport, EngineOptions, RecordNormalizer } from './engine-options.js';
 
 const ROUTER_KEY = 'router';
 const DETECTOR_KEY = 'detector';
@@ -683,25 +608,6 @@ export class InventoryEngine {
   }
 }
 
-/**
- * The partitioning contract: a series lives on one shard, so its events must arrive there in order.
- * A record that carries several series (an order of several items) is therefore put once per series,
- * its partition key naming the series (`SKU|warehouse`, {@link partitionKeyOf}), and each copy yields only
- * the events of its series. A record whose key names none of its series (a local file, a key chosen
- * upstream) yields all its events.
- */
-function forPartition(
-  record: StreamRecord,
-  res: ReturnType<RecordNormalizer['normalize']>,
-): ReturnType<RecordNormalizer['normalize']> {
-  if (!res.ok || res.events.length < 2) return res;
-  const key = record.partitionKey;
-  let mine = 0;
-  for (const e of res.events) if (partitionKeyOf(e.sku, e.warehouse) === key) mine++;
-  if (mine === 0 || mine === res.events.length) return res;
-  return { ok: true, events: res.events.filter((e) => partitionKeyOf(e.sku, e.warehouse) === key) };
-}
-
 /** Detector memory of a series never seen. */
 const EMPTY_SERIES_DETECTOR: SeriesDetectorState = {
   firstSaleAt: null,
@@ -710,98 +616,3 @@ const EMPTY_SERIES_DETECTOR: SeriesDetectorState = {
   unitsPrevBucket: 0,
   silenceAlertedFor: null,
 };
-
-/** `legacyUntil` of a stored `ids/<shard>` value (JSON has no −Infinity: null stands for it). */
-function legacyUntilOf(json: string): number {
-  const v = (JSON.parse(json) as { legacyUntil?: unknown }).legacyUntil;
-  return typeof v === 'number' ? v : Number.NEGATIVE_INFINITY;
-}
-
-/** The dead letter of a record older than the shard's duplicate window. */
-function expiredDeadLetter(
-  record: StreamRecord,
-  shardId: string,
-  occurredAt: number,
-  watermark: number,
-  windowMs: number,
-): DeadLetter {
-  const hours = (ms: number): string => `${Math.round((ms / 3_600_000) * 10) / 10} h`;
-  return {
-    shardId,
-    sequenceNumber: record.sequenceNumber,
-    subSequenceNumber: record.subSequenceNumber,
-    partitionKey: record.partitionKey,
-    arrivalTimestamp: record.approximateArrivalTimestamp,
-    code: 'expired_event',
-    reason: `event time ${new Date(occurredAt).toISOString()} is ${hours(watermark - occurredAt)} behind the shard's event time (${new Date(watermark).toISOString()}), beyond the ${hours(windowMs)} duplicate window (detection.duplicateWindowHours): a repeat that old could no longer be recognised`,
-    data: record.data,
-  };
-}
-
-/** An observer's call: whatever it throws is ignored (hooks observe, they do not steer). */
-function observe(call: () => void): void {
-  try {
-    call();
-  } catch {
-    // ignored on purpose
-  }
-}
-
-/** The notifications that went out: routed minus those parked. */
-function delivered(
-  routed: readonly RoutedNotification[],
-  undelivered: readonly UndeliveredNotification[],
-): RoutedNotification[] {
-  if (undelivered.length === 0) return [...routed];
-  const parked = new Set(undelivered.map((u) => JSON.stringify([u.receiver, u.notification.id])));
-  return routed.filter((r) => !parked.has(JSON.stringify([r.receiver, r.notification.id])));
-}
-
-/** The dead letter of a record whose data the store refused. */
-function refusedDeadLetter(record: StreamRecord, shardId: string, err: StoreRefusedError): DeadLetter {
-  return {
-    shardId,
-    sequenceNumber: record.sequenceNumber,
-    subSequenceNumber: record.subSequenceNumber,
-    partitionKey: record.partitionKey,
-    arrivalTimestamp: record.approximateArrivalTimestamp,
-    code: 'store_refused',
-    reason: err.message,
-    data: record.data,
-  };
-}
-
-/** A batch cut in two at its middle record; each dead letter goes with the half its position falls in. */
-function halves(input: ProcessRecordsInput): [ProcessRecordsInput, ProcessRecordsInput] {
-  const mid = Math.ceil(input.records.length / 2);
-  const cut = input.records[mid - 1];
-  const letters = input.deadLetters ?? [];
-  const early = (d: DeadLetter): boolean => comparePositions(d, cut) <= 0;
-  return [
-    { ...input, records: input.records.slice(0, mid), deadLetters: letters.filter(early) },
-    { ...input, records: input.records.slice(mid), deadLetters: letters.filter((d) => !early(d)) },
-  ];
-}
-
-/** One report of two consecutive committed parts of a batch. */
-function mergeReports(a: BatchReport, b: BatchReport): BatchReport {
-  const eventsByKind = { ...a.eventsByKind };
-  for (const [k, n] of Object.entries(b.eventsByKind) as Array<[InventoryEventKind, number]>) {
-    eventsByKind[k] = (eventsByKind[k] ?? 0) + n;
-  }
-  return {
-    shardId: a.shardId,
-    records: a.records + b.records,
-    events: a.events + b.events,
-    eventsByKind,
-    duplicates: a.duplicates + b.duplicates,
-    countsBeyondMemory: [...a.countsBeyondMemory, ...b.countsBeyondMemory],
-    deadLetters: [...a.deadLetters, ...b.deadLetters],
-    anomalies: [...a.anomalies, ...b.anomalies],
-    notifications: [...a.notifications, ...b.notifications],
-    undelivered: [...a.undelivered, ...b.undelivered],
-    seconds: a.seconds + b.seconds,
-    watermark: Math.max(a.watermark, b.watermark),
-    checkpoint: b.checkpoint ?? a.checkpoint,
-  };
-}
