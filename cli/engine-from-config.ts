@@ -31,7 +31,10 @@ export interface EngineParts {
   /** Per-series metrics sinks (the configuration's `metricsSinks`, built by the caller). */
   seriesSinks?: readonly SeriesMetricsSink[];
   onRetry?: EngineOptions['onRetry'];
+  onRecovered?: EngineOptions['onRecovered'];
   onBatch?: EngineOptions['onBatch'];
+  /** Aborting it abandons the batch in flight (the shutdown timeout). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -56,11 +59,15 @@ export function createEngineFromConfig(config: RunConfig, parts: EngineParts): I
     sinks: parts.sinks,
     createRouter: (stored) =>
       stored === undefined ? new AlertRouter(routerOptions) : AlertRouter.fromJSON(stored, routerOptions),
-    createNormalizer: (casePack) => createNormalizer({ casePack }),
+    createNormalizer: (casePack) =>
+      createNormalizer({ casePack, maxFutureSkewMs: config.limits.maxFutureSkewMs }),
     duplicateWindowMs: config.detection.duplicateWindowHours * 3_600_000,
+    outOfWindow: config.limits.outOfWindow,
     models: { countModel: parts.countModel },
     ...(parts.seriesSinks ? { seriesSinks: parts.seriesSinks } : {}),
     ...(parts.onRetry ? { onRetry: parts.onRetry } : {}),
+    ...(parts.onRecovered ? { onRecovered: parts.onRecovered } : {}),
+    ...(parts.signal ? { signal: parts.signal } : {}),
     ...(parts.onBatch ? { onBatch: parts.onBatch } : {}),
   });
 }

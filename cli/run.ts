@@ -8,17 +8,24 @@ import { createStoreFromConfig, describeStore } from '../connectors/stores.js';
 import { type CountModel, loadCountModel } from '../pipeline/detect/count-model.js';
 import {
   type AlertSink,
+  type BatchReport,
   ConfigError,
   createLogger,
   createMetrics,
+  DependencyHealth,
+  describeCause,
+  type FailingDependency,
   loadRunConfig,
+  RetryGiveUpError,
   type RunConfig,
   redactConfig,
   startHttpServer,
 } from '../pipeline/index.js';
 import { parseCommandArgs, UsageError } from './args.js';
+import { batchObserver, type RunTotals } from './batch-log.js';
 import type { Command } from './commands.js';
 import { createEngineFromConfig } from './engine-from-config.js';
+import { Shutdown } from './shutdown.js';
 
 export const RUN_HELP = `Usage: shelfwatch run [--config FILE]
 
@@ -95,88 +102,49 @@ export const runCommand: Command = {
     );
     let ready = false;
     let healthy = true;
-    let records = 0;
-    let anomalies = 0;
-    let lastProgress = Date.now();
+    const totals: RunTotals = { records: 0, anomalies: 0 };
+    const health = new DependencyHealth();
+    const shutdown = new Shutdown({ timeoutMs: config.shutdown.timeoutMs, log });
+    // The engine says `state store`; people need to know which one.
+    const named = (what: string): string =>
+      what === 'state store' ? `state store ${describeStore(config.store)}` : what;
     const seriesSinks = config.metricsSinks.map((m) => createSeriesMetricsSinkFromConfig(m));
     const engine = createEngineFromConfig(config, {
       store,
       sinks,
       seriesSinks,
       countModel,
+      signal: shutdown.abandoning,
       onRetry: (what, attempt, error) => {
         healthy = attempt < 20;
+        health.failed(named(what), error);
         log.warn(
-          { what, attempt, err: error instanceof Error ? error.message : String(error) },
-          'retrying: checkpoint held',
+          { what: named(what), attempt, cause: describeCause(error) },
+          `${named(what)} failed: retrying, checkpoint held`,
         );
       },
-      onBatch: (r) => {
-        healthy = true;
-        records += r.records;
-        anomalies += r.anomalies.length;
-        metrics.recordsTotal.inc({ shard: r.shardId }, r.records);
-        for (const [kind, n] of Object.entries(r.eventsByKind)) metrics.eventsTotal.inc({ kind }, n);
-        for (const d of r.deadLetters) metrics.deadLettersTotal.inc({ code: d.code });
-        if (r.duplicates > 0) {
-          metrics.duplicatesTotal.inc(r.duplicates);
-          log.debug({ shard: r.shardId, duplicates: r.duplicates }, 'repeats dropped');
-        }
-        for (const e of r.countsBeyondMemory)
-          log.warn(
-            {
-              shard: r.shardId,
-              eventId: e.eventId,
-              sku: e.sku,
-              warehouse: e.warehouse,
-              countedAt: e.occurredAt,
-            },
-            'late cycle count: the series no longer remembers every movement after it, so on hand may miss some until the next count',
-          );
-        for (const a of r.anomalies) metrics.anomaliesTotal.inc({ type: a.type, severity: a.severity });
-        for (const n of r.notifications)
-          metrics.alertNotificationsTotal.inc({ receiver: n.receiver, outcome: 'sent' });
-        metrics.batchDuration.observe(r.seconds);
-        metrics.trackedSeries.set(engine.state.size);
-        if (Number.isFinite(r.watermark))
-          metrics.checkpointLag.set({ shard: r.shardId }, Math.max(0, (Date.now() - r.watermark) / 1000));
-        for (const d of r.deadLetters)
-          log.warn(
-            { shard: d.shardId, sequence: d.sequenceNumber, code: d.code, reason: d.reason },
-            'dead letter',
-          );
-        log.debug(
-          {
-            shard: r.shardId,
-            records: r.records,
-            events: r.events,
-            anomalies: r.anomalies.length,
-            seconds: r.seconds,
-          },
-          'batch',
-        );
-        if (Date.now() - lastProgress >= 10_000) {
-          lastProgress = Date.now();
-          log.info(
-            {
-              records,
-              anomalies,
-              trackedSeries: engine.state.size,
-              eventTime: new Date(r.watermark).toISOString(),
-            },
-            'progress',
-          );
-        }
+      onRecovered: (what, attempts) => {
+        health.recovered(named(what));
+        log.info({ what: named(what), attempts }, `${named(what)} works again`);
       },
+      onBatch: (() => {
+        const observe = batchObserver(metrics, log, totals, () => engine.state.size);
+        return (r: BatchReport) => {
+          healthy = true;
+          observe(r);
+        };
+      })(),
     });
     await engine.start();
+    const unready = (): FailingDependency[] => health.failingFor(config.metrics.unreadyAfterMs);
     const http =
       config.metrics.port > 0
         ? await startHttpServer({
             port: config.metrics.port,
             host: config.metrics.host,
             metrics,
-            ready: () => ready,
+            ready: () => ready && unready().length === 0,
+            unreadyReason: () => (ready ? health.describe(unready()) : 'starting or stopping'),
             healthy: () => healthy,
           })
         : null;
@@ -194,32 +162,34 @@ export const runCommand: Command = {
             onCheckpoint: () => {},
             onBlankLines: (shard, count) => metrics.blankLinesTotal.inc({ shard }, count),
           });
-    const stop = new AbortController();
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stop.signal.aborted) {
-        log.warn({ signal }, 'second signal: exiting without waiting');
-        process.exit(130);
-      }
-      log.info({ signal }, 'stopping: finishing the batch and checkpointing');
-      stop.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     process.stderr.write(
       `shelfwatch run: ${config.source.type} source, state in ${describeStore(config.store)}, alerts → ${[...sinks.keys()].join(', ')}${
         http ? `; metrics ${http.url}/metrics` : ''
       }. Ctrl-C stops cleanly.\n`,
     );
     ready = true;
+    let abandoned: RetryGiveUpError | undefined;
     try {
-      await source.run((shardId) => engine.createProcessor(shardId), stop.signal);
+      await source.run((shardId) => engine.createProcessor(shardId), shutdown.stopping);
+    } catch (err) {
+      // The shutdown timeout abandoned the batch in flight: expected, and said below.
+      if (!(shutdown.abandoning.aborted && err instanceof RetryGiveUpError && err.reason === 'aborted'))
+        throw err;
+      abandoned = err;
     } finally {
       ready = false;
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      shutdown.dispose();
       await Promise.allSettled([...sinks.values(), ...seriesSinks].map((s) => s.close()));
       await store.close();
       await http?.close();
+    }
+    const { records, anomalies } = totals;
+    if (abandoned) {
+      log.error(
+        { records, anomalies, waitingOn: named(abandoned.what), cause: describeCause(abandoned.cause) },
+        `stopped after the shutdown timeout (${config.shutdown.timeoutMs} ms) with a batch not acknowledged by ${named(abandoned.what)}: nothing of it was checkpointed, it is processed again at the next start`,
+      );
+      return 1;
     }
     log.info({ records, anomalies, trackedSeries: engine.state.size }, 'stopped');
     return 0;

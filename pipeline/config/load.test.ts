@@ -43,9 +43,11 @@ const DEFAULTS: RunConfig = {
   },
   metricsSinks: [],
   detection: { duplicateWindowHours: 24 },
-  metrics: { port: 9464, host: '127.0.0.1' },
+  metrics: { port: 9464, host: '127.0.0.1', unreadyAfterMs: 60_000 },
   log: { level: 'info' },
   deadLetters: {},
+  limits: { maxFutureSkewMs: 900_000, outOfWindow: 'dead-letter' },
+  shutdown: { timeoutMs: 30_000 },
 };
 
 describe('loadRunConfig: defaults and precedence', () => {
@@ -254,7 +256,7 @@ describe('loadRunConfig: unknown keys', () => {
   it('lists the known keys when nothing is close', () => {
     const file = yamlFile('metrics:\n  colour: blue\n');
     expect(configError(() => loadRunConfig({ file, env: {} })).message).toBe(
-      `${file}: unknown key metrics.colour (known keys: port, host)`,
+      `${file}: unknown key metrics.colour (known keys: port, host, unreadyAfterMs)`,
     );
   });
 
@@ -445,9 +447,15 @@ const runConfig = fc.record({
   metrics: fc.record({
     port: fc.integer({ min: 0, max: 65_535 }),
     host: fc.constantFrom('127.0.0.1', '0.0.0.0', 'localhost', '::1'),
+    unreadyAfterMs: fc.nat(),
   }),
   log: fc.record({ level: fc.constantFrom('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') }),
   deadLetters: fc.record({ path }, { requiredKeys: [] }),
+  limits: fc.record({
+    maxFutureSkewMs: fc.nat(),
+    outOfWindow: fc.constantFrom('dead-letter' as const, 'quarantine' as const),
+  }),
+  shutdown: fc.record({ timeoutMs: fc.integer({ min: 0, max: 3_600_000 }) }),
   metricsSinks: fc.array(
     fc.record({
       type: fc.constant('timestream' as const),

@@ -184,6 +184,28 @@ const MetricsConfigSchema = z.strictObject({
   /** Port of the /metrics, /healthz and /readyz server; 0 turns it off. */
   port: int(0, 65_535).default(9464),
   host: text('a host name or address').default('127.0.0.1'),
+  /** `/readyz` answers 503, naming it, once a dependency (store, sink, stream) has failed this long, ms. */
+  unreadyAfterMs: int(0).default(60_000),
+});
+
+/** How a SIGTERM or SIGINT ends the job. */
+const ShutdownConfigSchema = z.strictObject({
+  /**
+   * The batch in flight may finish (and checkpoint) for this long, ms; then it is abandoned, uncommitted
+   * (the next start processes it again), and the job exits non-zero saying what was left.
+   */
+  timeoutMs: int(0, 3_600_000).default(30_000),
+});
+
+/** The trust boundary's settings; the fixed limits are in `pipeline/normalize/limits.ts`. */
+const LimitsConfigSchema = z.strictObject({
+  /** How far an event may be dated after its record reached the stream, ms. */
+  maxFutureSkewMs: int(0).default(900_000),
+  /**
+   * A valid record dated outside the window (too far ahead, or older than the duplicate window):
+   * `dead-letter` it, or `quarantine` it (kept the same way, counted apart, for review and replay).
+   */
+  outOfWindow: oneOf(['dead-letter', 'quarantine']).default('dead-letter'),
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -193,7 +215,10 @@ const LogConfigSchema = z.strictObject({
 });
 
 const DeadLettersConfigSchema = z.strictObject({
-  /** Also append every dead letter to this NDJSON file (they are always kept in the store). */
+  /**
+   * Also append every dead letter to this NDJSON file, before its batch commits (they are always kept
+   * in the store). At least once: after a crash a batch's dead letters may be appended again.
+   */
   path: text('a file path').optional(),
 });
 
@@ -220,6 +245,8 @@ export const RunConfigSchema = z.strictObject({
   metrics: MetricsConfigSchema.prefault({}),
   log: LogConfigSchema.prefault({}),
   deadLetters: DeadLettersConfigSchema.prefault({}),
+  limits: LimitsConfigSchema.prefault({}),
+  shutdown: ShutdownConfigSchema.prefault({}),
 });
 
 /**

@@ -28,8 +28,13 @@ export interface HttpServerOptions {
   host?: string;
   /** Anything holding the registry to expose, typically what `createMetrics()` returned. */
   metrics: { readonly registry: Registry };
-  /** True once start-up (state loaded, source connected) is complete. */
+  /**
+   * True once start-up (state loaded, source connected) is complete, and while no dependency has been
+   * failing for too long.
+   */
   ready: () => boolean;
+  /** Why not ready, for the body of a 503 (`sink slack failing for 75 s: …`); default `not ready`. */
+  unreadyReason?: () => string;
   /** False when the process should be restarted (a shard loop died, the store is unreachable). */
   healthy: () => boolean;
 }
@@ -123,7 +128,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     return text(res, healthy ? 200 : 503, healthy ? 'ok' : 'unhealthy');
   }
   const ready = safe(options.ready);
-  return text(res, ready ? 200 : 503, ready ? 'ok' : 'not ready');
+  if (ready) return text(res, 200, 'ok');
+  let reason = '';
+  try {
+    reason = options.unreadyReason?.() ?? '';
+  } catch {
+    // The reason is a courtesy: a failing one must not turn the probe into a 500.
+  }
+  return text(res, 503, reason === '' ? 'not ready' : `not ready: ${reason}`);
 }
 
 /** A probe that throws counts as failing: the probe is there to tell, not to crash the server. */
