@@ -118,10 +118,8 @@ export const runCommand: Command = {
       onRetry: (what, attempt, error) => {
         healthy = attempt < 20;
         health.failed(named(what), error);
-        log.warn(
-          { what: named(what), attempt, cause: describeCause(error) },
-          `${named(what)} failed: retrying, checkpoint held`,
-        );
+        // A fixed message to search for; what failed and why are in the fields.
+        log.warn({ what: named(what), attempt, err: describeCause(error) }, 'retrying: checkpoint held');
       },
       onRecovered: (what, attempts) => {
         health.recovered(named(what));

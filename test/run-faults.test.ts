@@ -129,7 +129,7 @@ describe('shelfwatch run against a failing webhook', () => {
     const webhook = await freePort(); // nothing listens there
     const metrics = await freePort();
     const job = run(config('refused', webhook, metrics, ['shutdown: { timeoutMs: 1500 }']));
-    await until(() => job.stderr().includes('failed: retrying, checkpoint held'), 'a failed publish');
+    await until(() => job.stderr().includes('retrying: checkpoint held'), 'a failed publish');
     expect(job.stderr()).toContain('ECONNREFUSED');
     let probe = { status: 0, body: '' };
     await until(async () => {
@@ -151,7 +151,7 @@ describe('shelfwatch run against a failing webhook', () => {
 
   it('a second signal ends the job at once', async () => {
     const job = run(config('twice', await freePort(), await freePort(), ['shutdown: { timeoutMs: 600000 }']));
-    await until(() => job.stderr().includes('failed: retrying, checkpoint held'), 'a failed publish');
+    await until(() => job.stderr().includes('retrying: checkpoint held'), 'a failed publish');
     job.child.kill('SIGTERM');
     await until(() => job.stderr().includes('stopping: finishing the batch'), 'the stop to be logged');
     const sent = Date.now();
