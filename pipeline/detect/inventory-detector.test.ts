@@ -142,6 +142,23 @@ describe('InventoryDetector', () => {
     expect(JSON.parse(JSON.stringify(detector.toJSON())).deliveries.count).toBe(41);
   });
 
+  it('judges no delivery against recent ones that form no dense group (every explanation stays finite)', () => {
+    const sup = { source: 'supplier' as const, supplierId: 'SUP-001' };
+    const events: InventoryEvent[] = [ev('po_issued', 100, 0, { ...sup, unitCost: 2 })];
+    // 40 over-shipments, each 10 % apart: farther than DBSCAN's reach from one another, so no core point.
+    for (let i = 0; i < 40; i++)
+      events.push(
+        ev('asn_issued', 100 + 10 * i, (i + 1) * HOUR, { ...sup, orderedQuantity: 100, unitCost: 2 }),
+      );
+    // Then one at 2.5× the usual cost, which the DBSCAN rule alone would judge.
+    events.push(ev('asn_issued', 100, 50 * HOUR, { ...sup, orderedQuantity: 100, unitCost: 5 }));
+    const { anomalies } = run(events);
+    expect(anomalies.filter((a) => a.detector === 'dbscan:deliveries')).toEqual([]);
+    for (const a of anomalies)
+      for (const f of a.explanation.features)
+        expect([f.observed, f.expected].every(Number.isFinite)).toBe(true);
+  });
+
   it('gives the same ids on a replay, and survives a JSON round trip of its state', () => {
     const events = [opening(100), ev('cycle_count', 50, HOUR), ev('damage', 80, 2 * HOUR)];
     const a = run(events).anomalies.map((x) => x.id);

@@ -582,7 +582,10 @@ export class InventoryDetector {
       const data = this.deliveries.subarray(0, 2 * this.deliveryCount);
       const model = new Dbscan({ eps: DELIVERY_EPS, minPts: 5 }).fit(data, 2);
       const reach = model.scoreSamples(Float64Array.of(fill, cost), 2)[0];
-      if (reach > 1) {
+      // Infinite when the recent deliveries form no dense group at all (no core point): there is no
+      // "usual" delivery to be unlike, and an infinite distance in the explanation would be refused by
+      // the alert router and stop the job on a valid record (found by the chaos campaign's fuzzing).
+      if (reach > 1 && Number.isFinite(reach)) {
         const costOff = Math.abs(cost) > Math.log(1.2);
         const type: AnomalyType = costOff ? 'supplier_price_anomaly' : 'supplier_short_shipment';
         if (costOff || fill < 0.9) {
