@@ -79,7 +79,12 @@ export function batchObserver(
         shard: r.shardId,
         records: r.records,
         events: r.events,
+        duplicates: r.duplicates,
+        deadLetters: r.deadLetters.length,
         anomalies: r.anomalies.length,
+        // Where the committed batch ends: with the counts, a log tells which records were applied by
+        // which commit (the chaos campaign adds them up across SIGKILLed runs).
+        checkpoint: r.checkpoint?.sequenceNumber ?? null,
         seconds: r.seconds,
       },
       'batch',
