@@ -1,0 +1,284 @@
+/**
+ * Scenario `kills`: a generated stream with hostile lines mixed in, replayed by `shelfwatch run` (file
+ * source, SQLite, file alert sink) that is SIGKILLed at seeded random points and restarted each time
+ * until it finishes; then compared with a clean run of the same file.
+ *
+ * Kill points are lines of the stream: the job is killed once its stored checkpoint has passed the
+ * point, after a random fraction of a batch (so that it dies inside a batch, not on a commit). A point
+ * the restarted job has already passed is a kill during start-up, at a random moment of it.
+ *
+ * "Applied twice" is counted, not inferred: the job logs each committed batch (level debug) with the
+ * events it applied and its checkpoint, so the events applied by every commit of every run add up to
+ * the clean run's total exactly when nothing was applied twice or lost.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeDataset } from '../../datasets/index.js';
+import { Rng } from '../../detectors/random.js';
+import { Checks, n, progress, type ScenarioResult } from './checks.js';
+import { checkFates, compareWithClean } from './compare.js';
+import { mixHostile, withFate } from './hostile.js';
+import {
+  type CommittedBatch,
+  committedBatches,
+  type Job,
+  running,
+  started,
+  startJob,
+  until,
+  writeRunConfig,
+} from './job.js';
+import { checkpointOf, readOutcome } from './sqlite-outcome.js';
+
+/**
+ * Options of {@link runKills}.
+ *
+ * @example
+ * ```ts
+ * const options: KillsOptions = { dir: '/tmp/chaos', seed: 1, kills: 20, skus: 90, days: 28, hostile: 500, batch: 1000 };
+ * ```
+ */
+export interface KillsOptions {
+  dir: string;
+  seed: number;
+  kills: number;
+  /** Dataset size: 90 SKUs × 28 days is ~100k records. */
+  skus: number;
+  days: number;
+  /** Hostile insertions mixed in. */
+  hostile: number;
+  /** batch.maxRecords: smaller batches, more commits for the kills to fall between. */
+  batch: number;
+}
+
+interface RunLog {
+  from: number;
+  to: number;
+  killedAt?: { target: number; phase: 'start-up' | 'processing' };
+  exit: string;
+  batches: CommittedBatch[];
+}
+
+const sum = (bs: readonly CommittedBatch[], k: 'events' | 'duplicates' | 'records'): number =>
+  bs.reduce((s, b) => s + b[k], 0);
+
+/**
+ * Runs the scenario and returns its checks and figures.
+ *
+ * @example
+ * ```ts
+ * const result = await runKills({ dir, seed: 1, kills: 3, skus: 20, days: 14, hostile: 60, batch: 500 });
+ * ```
+ */
+export async function runKills(o: KillsOptions): Promise<ScenarioResult> {
+  const t0 = Date.now();
+  const checks = new Checks();
+  mkdirSync(o.dir, { recursive: true });
+  const manifest = await writeDataset(join(o.dir, 'data'), { seed: o.seed, skus: o.skus, days: o.days });
+  const source = readFileSync(join(o.dir, 'data/events.ndjson'), 'utf8').trimEnd().split('\n');
+  const mix = mixHostile(withFate(source, 'source'), { seed: o.seed, count: o.hostile });
+  const stream = join(o.dir, 'stream.ndjson');
+  writeFileSync(stream, `${mix.lines.map((l) => l.text).join('\n')}\n`);
+  const lines = mix.lines.length;
+  progress(
+    'kills',
+    `${n(manifest.counts.records)} generated records + ${n(lines - source.length)} hostile lines (seed ${o.seed})`,
+  );
+
+  const config = (name: string) =>
+    writeRunConfig(join(o.dir, `${name}.yaml`), {
+      source: { type: 'file', path: stream },
+      batch: { maxRecords: o.batch },
+      store: { type: 'sqlite', path: join(o.dir, `${name}.db`) },
+      alerts: { sinks: [{ type: 'file', path: join(o.dir, `${name}-alerts.ndjson`) }] },
+      metrics: { port: 0 },
+      log: { level: 'debug' },
+    });
+  const outcome = (name: string) =>
+    readOutcome(join(o.dir, `${name}.db`), join(o.dir, `${name}-alerts.ndjson`));
+
+  const clean = startJob(config('clean'));
+  await started(clean);
+  const startupMs = Date.now() - clean.startedAt;
+  const cleanExit = await clean.exit;
+  const cleanBatches = committedBatches(clean.stderr());
+  checks.that(
+    'clean run exits 0',
+    cleanExit.code === 0,
+    `exit ${cleanExit.code}${cleanExit.code ? `: ${clean.stderr().slice(-500)}` : ''}`,
+  );
+  const batchMs = ((cleanExit.at - clean.startedAt - startupMs) / Math.max(1, cleanBatches.length)) | 0;
+  progress(
+    'kills',
+    `clean run: ${cleanBatches.length} commits, start-up ${startupMs} ms, ~${batchMs} ms a batch`,
+  );
+
+  const runs = await killAndRestart(o, config('chaos'), join(o.dir, 'chaos.db'), lines, {
+    startupMs,
+    batchMs,
+  });
+  const killed = runs.filter((r) => r.killedAt);
+  checks.that(
+    `${o.kills} SIGKILLs`,
+    killed.length === o.kills,
+    `${killed.length} kills over ${runs.length} runs`,
+  );
+  const last = runs.at(-1);
+  checks.that('the last run finishes (exit 0)', last?.exit === 'exit 0', last?.exit ?? 'no run');
+  checks.that(
+    'every other run ended by SIGKILL',
+    runs.slice(0, -1).every((r) => r.exit === 'SIGKILL'),
+    runs.map((r) => r.exit).join(', '),
+  );
+
+  const chaosBatches = runs.flatMap((r) => r.batches);
+  // A run killed between a commit and its log line leaves a commit uncounted: then the sums are bounds.
+  const unlogged = runs.filter((r) => (r.batches.at(-1)?.checkpoint ?? r.from) !== r.to).length;
+  const cleanEvents = sum(cleanBatches, 'events');
+  const chaosEvents = sum(chaosBatches, 'events');
+  const twice = Math.max(0, chaosEvents - cleanEvents);
+  checks.that(
+    'every commit of every run was logged (the sums below are exact)',
+    unlogged === 0,
+    `${unlogged} runs with an unlogged last commit`,
+  );
+  checks.that(
+    'applied twice (Σ events of every commit of every run − clean run)',
+    chaosEvents === cleanEvents,
+    `${chaosEvents - cleanEvents} (${n(chaosEvents)} vs ${n(cleanEvents)})`,
+  );
+  const absorbed = sum(chaosBatches, 'duplicates') - sum(cleanBatches, 'duplicates');
+  checks.that(
+    'committed records delivered again (repeats beyond the clean run)',
+    absorbed === 0,
+    String(absorbed),
+  );
+
+  const chaos = outcome('chaos');
+  const reference = outcome('clean');
+  const compared = compareWithClean(checks, chaos, reference);
+  const fates = checkFates(checks, mix, chaos);
+  const cleanFates = new Checks();
+  checkFates(cleanFates, mix, reference);
+  checks.that(
+    'the clean run meets every fate too',
+    cleanFates.failed.length === 0,
+    cleanFates.failed.map((c) => c.detail).join('; ') || 'yes',
+  );
+
+  const hostileLines = mix.lines.filter((l) => l.fate.kind === 'dead').length;
+  const headline = [
+    {
+      figure: `final state after ${killed.length} SIGKILLs (${n(lines)} lines) = clean run`,
+      value: `${n(chaos.series.length)} series, ${n(chaos.anomalies.length)} anomalies, ${n(chaos.deadLetters.length)} dead letters equal`,
+      ok: checks.held('equal to the clean run', 'stored checkpoint', 'last run finishes'),
+    },
+    { figure: 'events lost', value: String(compared.lost), ok: checks.held('events lost') },
+    {
+      figure: 'events applied twice',
+      value: String(twice),
+      ok: checks.held('applied twice', 'every commit'),
+    },
+    {
+      figure: 'duplicate alerts (after SIGKILLs)',
+      value: `${compared.duplicateAlerts} of ${n(chaos.notifications.length)}`,
+      ok: checks.held('duplicate alerts', 'alerts delivered'),
+    },
+    {
+      figure: 'hostile lines dead-lettered with code and reason (kills)',
+      value: `${hostileLines}/${hostileLines}`,
+      ok: checks.held('every line met its fate', 'ambiguous'),
+    },
+  ];
+  const points = killed.map((r) => `${r.killedAt?.phase === 'start-up' ? 's' : ''}${r.to}`).join(', ');
+  return {
+    scenario: 'kills',
+    checks: checks.list,
+    headline,
+    seconds: (Date.now() - t0) / 1000,
+    summary: `${killed.length} SIGKILLs over ${n(lines)} lines, ${runs.length} runs; events lost ${compared.lost}, applied twice ${twice}, duplicate alerts ${compared.duplicateAlerts}`,
+    figures: [
+      [
+        'stream',
+        `${n(lines)} lines: ${n(manifest.counts.records)} generated records (seed ${o.seed}, ${o.skus} SKUs × ${o.days} days) + ${n(lines - source.length)} hostile`,
+      ],
+      [
+        'SIGKILLs',
+        `${killed.length} over ${runs.length} runs (batches of ${o.batch}); stored checkpoint at each kill (s = during start-up): ${points}`,
+      ],
+      [
+        'events applied, Σ over every commit of every run',
+        `${n(chaosEvents)} (clean run ${n(cleanEvents)}); applied twice ${twice}`,
+      ],
+      ['repeats absorbed by the duplicate window beyond the clean run', String(absorbed)],
+      ...compared.figures,
+      ...fates,
+    ],
+  };
+}
+
+/** Starts, kills and restarts the job until it finishes; returns what each run did. */
+async function killAndRestart(
+  o: KillsOptions,
+  config: string,
+  db: string,
+  lines: number,
+  timing: { startupMs: number; batchMs: number },
+): Promise<RunLog[]> {
+  const rng = new Rng(o.seed * 7919 + 1);
+  const targets = Array.from({ length: o.kills }, () => 1 + rng.nextInt(lines)).sort((a, b) => a - b);
+  const runs: RunLog[] = [];
+  let k = 0;
+  for (let attempt = 0; attempt < o.kills + 5; attempt++) {
+    const from = checkpointOf(db);
+    const job = startJob(config);
+    let killedAt: RunLog['killedAt'];
+    if (k < targets.length) {
+      const target = targets[k];
+      killedAt = { target, phase: target <= from ? 'start-up' : 'processing' };
+      if (killedAt.phase === 'start-up') {
+        // A random moment of the start-up: loading state, opening the file, the first batch.
+        await randomMoment(rng, timing.startupMs + timing.batchMs, job);
+      } else {
+        await until(
+          `line ${target} committed`,
+          () => !running(job) || checkpointOf(db) >= target,
+          600_000,
+          () => job.stderr().slice(-2_000),
+        );
+        await randomMoment(rng, timing.batchMs, job);
+      }
+      if (running(job) && job.child.kill('SIGKILL')) k++;
+      else killedAt = undefined;
+    }
+    const exit = await job.exit;
+    const to = checkpointOf(db);
+    runs.push({
+      from,
+      to,
+      killedAt,
+      exit: exit.signal ?? `exit ${exit.code}`,
+      batches: committedBatches(job.stderr()),
+    });
+    if (killedAt)
+      progress(
+        'kills',
+        `kill ${k}/${o.kills}: ${killedAt.phase}, stored checkpoint ${n(from)} → ${n(to)} of ${n(lines)}`,
+      );
+    if (exit.signal !== 'SIGKILL') {
+      if (exit.code !== 0)
+        progress('kills', `run ended ${exit.signal ?? exit.code}: ${job.stderr().slice(-1_000)}`);
+      break;
+    }
+  }
+  return runs;
+}
+
+/**
+ * Waits a random part of `spanMs` (or until the job ends): the kill moment itself is what is random
+ * here, so this is the one wait that is not on a condition.
+ */
+async function randomMoment(rng: Rng, spanMs: number, job: Job): Promise<void> {
+  const at = Date.now() + rng.nextInt(Math.max(1, spanMs));
+  await until('the kill moment', () => !running(job) || Date.now() >= at, spanMs + 1_000, undefined, 5);
+}
