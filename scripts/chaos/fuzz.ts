@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { freePort } from '../../test/servers/ports.js';
 import { Checks, n, progress, type ScenarioResult } from './checks.js';
 import { byCode, checkFates } from './compare.js';
-import { accountFor, fuzzStream } from './fuzz-stream.js';
+import { fuzzStream } from './fuzz-stream.js';
 import {
   byLabel,
   probe,
@@ -25,6 +25,7 @@ import {
   until,
   writeRunConfig,
 } from './job.js';
+import { accountFor } from './line-account.js';
 import { checkpointOf, readOutcome } from './sqlite-outcome.js';
 
 /**

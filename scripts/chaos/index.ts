@@ -161,7 +161,7 @@ try {
                 seed: o.seed,
                 rate: 2_000,
                 seconds: 20,
-                warmupSeconds: 5,
+                warmupSeconds: 20,
                 sampleSeconds: 1,
               }
             : {

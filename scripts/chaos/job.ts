@@ -10,10 +10,24 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { RunConfigInput } from '../../pipeline/index.js';
 
-/** The project root: the job is started from it so that `--import tsx` resolves. */
+/**
+ * The project root: the job is started from it so that `--import tsx` resolves.
+ *
+ * @example
+ * ```ts
+ * const docs = join(ROOT, 'docs');
+ * ```
+ */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Dummy credentials and region for the local AWS stand-ins (the job reads the standard chain). */
+/**
+ * Dummy credentials and region for the local AWS stand-ins (the job reads the standard chain).
+ *
+ * @example
+ * ```ts
+ * const job = startJob(config, { env: LOCAL_AWS_ENV });
+ * ```
+ */
 export const LOCAL_AWS_ENV: Readonly<Record<string, string>> = {
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',
@@ -83,8 +97,14 @@ export function startJob(config: string, options: { env?: Readonly<Record<string
   );
   const chunks: string[] = [];
   child.stderr?.on('data', (b: Buffer) => chunks.push(b.toString()));
+  // 'close', not 'exit': 'exit' may come before the last of standard error has been read, and the
+  // campaign counts the log lines of a killed job. The time is taken at 'exit'.
+  let exitedAt = 0;
+  child.once('exit', () => {
+    exitedAt = Date.now();
+  });
   const exit = new Promise<JobExit>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+    child.once('close', (code, signal) => resolve({ code, signal, at: exitedAt || Date.now() })),
   );
   return { child, startedAt: Date.now(), stderr: () => chunks.join(''), exit };
 }

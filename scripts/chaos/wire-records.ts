@@ -4,10 +4,24 @@
  * be made of whatever valid record stands at a point of the stream.
  */
 
-/** A parsed wire record (one of the three formats, or anything else a line held). */
+/**
+ * A parsed wire record (one of the three formats, or anything else a line held).
+ *
+ * @example
+ * ```ts
+ * const r: WireRecord = JSON.parse(line) as WireRecord;
+ * ```
+ */
 export type WireRecord = Record<string, unknown>;
 
-/** The three upstream formats, by their discriminator. */
+/**
+ * The three upstream formats, by their discriminator.
+ *
+ * @example
+ * ```ts
+ * const family: Family = familyOf(record) ?? 'wms';
+ * ```
+ */
 export type Family = 'supplier' | 'storefront' | 'wms';
 
 /**
