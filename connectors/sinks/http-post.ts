@@ -86,7 +86,8 @@ export interface HttpAnswer {
  * stalls mid-body has not accepted the request as far as we can tell.
  *
  * @param who How errors name the sink: `webhook sink "ops"`.
- * @throws {SinkDeliveryError} retryable, on a network failure or the timeout (naming `where` only).
+ * @throws {SinkDeliveryError} retryable, on a network failure (naming `where` and the real cause, e.g.
+ *   `fetch failed: connect ECONNREFUSED 10.0.0.7:443`, never the path or query) or the timeout.
  *
  * @example
  * ```ts
