@@ -152,6 +152,7 @@ export const runCommand: Command = {
             loadCheckpoint: (shardId) => store.loadCheckpoint(shardId),
             metrics,
             log,
+            health,
           })
         : createLocalSource(config.source, {
             batch: config.batch,

@@ -509,6 +509,8 @@ export class InventoryEngine {
     try {
       const out = await policy.run(what, task, {
         signal: this.o.signal,
+        // A sink that was told when to come back (Retry-After) is not asked sooner.
+        retryAfterMs: retryAfterOf,
         onRetry: (a) => {
           failures = a.attempt;
           observe(() => this.o.onRetry?.(what, a.attempt, a.error));
@@ -606,6 +608,12 @@ export class InventoryEngine {
     for (const e of appliedEvents) ctx.recent.add(e.eventId, e.occurredAt);
     if (forgetEventsBefore !== undefined) ctx.recent.forgetBefore(forgetEventsBefore);
   }
+}
+
+/** The wait an error says the other side asked for (`SinkDeliveryError.retryAfterMs`), if any. */
+function retryAfterOf(error: unknown): number | undefined {
+  const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 /** Detector memory of a series never seen. */
