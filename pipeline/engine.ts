@@ -573,14 +573,16 @@ export class InventoryEngine {
       undelivered,
     };
     try {
-      if (series.length > 0) {
-        // Metrics rows are retried whatever the error (they cannot be parked): the checkpoint waits.
-        await Promise.all(
-          (this.o.seriesSinks ?? []).map((sink) =>
-            this.retry(`metrics sink ${sink.name}`, () => sink.write(series)),
-          ),
-        );
-      }
+      // Metrics rows and dead-letter copies are retried whatever the error (they cannot be parked):
+      // the checkpoint waits.
+      await Promise.all([
+        ...(series.length === 0 ? [] : (this.o.seriesSinks ?? [])).map((sink) =>
+          this.retry(`metrics sink ${sink.name}`, () => sink.write(series)),
+        ),
+        ...(deadLetters.length === 0 ? [] : (this.o.deadLetterSinks ?? [])).map((sink) =>
+          this.retry(`dead-letter sink ${sink.name}`, () => sink.write(deadLetters)),
+        ),
+      ]);
       let outcomeUnknown = false;
       await this.retry('state store', async () => {
         try {

@@ -279,6 +279,23 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
+/**
+ * A second home for dead letters besides the store (`deadLetters.path`: an NDJSON file): given each
+ * batch's dead letters before the batch commits, retried like the store (a failure holds the
+ * checkpoint back), so that it holds every dead letter the store holds. Writes must be idempotent: a
+ * batch replayed after a crash gives the same dead letters again.
+ *
+ * @example
+ * ```ts
+ * const sink: DeadLetterSink = { name: 'file', write: async (letters) => appendAll(letters), close: async () => {} };
+ * ```
+ */
+export interface DeadLetterSink {
+  readonly name: string;
+  write(letters: readonly DeadLetter[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 // ---- per-series metrics ------------------------------------------------------------------------
 
 /**

@@ -1,10 +1,11 @@
 /**
  * Issue 11, observation 8, as an operator sees it: nothing is skipped or set aside without a count or
  * a log line. `shelfwatch run` tails a file holding blank lines, repeats, a record dated 2099, an
- * over-long line and a late count beyond the series' memory; /metrics counts each and the log names them.
+ * over-long line and a late count beyond the series' memory; /metrics counts each and the log names them,
+ * and `deadLetters.path` gets a copy of every dead letter.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,7 @@ describe('shelfwatch run counts what it sets aside', () => {
       [
         `source: { type: file, path: ${events}, follow: true }`,
         `store: { type: sqlite, path: ${join(dir, 'state.db')} }`,
+        `deadLetters: { path: ${join(dir, 'dead-letters.ndjson')} }`,
         'batch: { maxWaitMs: 10 }',
         `metrics: { port: ${port} }`,
       ].join('\n'),
@@ -102,6 +104,12 @@ describe('shelfwatch run counts what it sets aside', () => {
       expect(log).toContain('"code":"future_event"');
       expect(log).toContain('late cycle count: the series no longer remembers every movement after it');
       expect(log).toContain('"eventId":"wms:C-1"');
+      // deadLetters.path holds what the store holds (the file is written before each batch commits).
+      const copies = readFileSync(join(dir, 'dead-letters.ndjson'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { code: string; sequenceNumber: string });
+      expect(copies.map((c) => c.code).sort()).toEqual(['future_event', 'too_large']);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
