@@ -3,7 +3,7 @@
  * `connectors/` implements them (SQLite, MySQL, DynamoDB; console, file, webhook, SNS, Slack, email);
  * the pipeline never imports an SDK.
  */
-import type { ExtendedSequenceNumber } from './lifecycle.js';
+import type { ExtendedSequenceNumber, StreamRecord } from './lifecycle.js';
 
 // ---- anomalies and alerts ----------------------------------------------------------------------
 
@@ -125,6 +125,32 @@ export interface DeadLetter {
    * replayed; counted as quarantined, not as a dead letter. Absent means `dead_letter`.
    */
   disposition?: 'dead_letter' | 'quarantine';
+}
+
+/**
+ * The dead letter of a stream record: its bytes and position, with a code and a reason.
+ *
+ * @example
+ * ```ts
+ * const d = deadLetterOf(record, 'shardId-000000000000', 'schema', 'QTY: expected a finite number, got "n/a"');
+ * ```
+ */
+export function deadLetterOf(
+  record: StreamRecord,
+  shardId: string,
+  code: string,
+  reason: string,
+): DeadLetter {
+  return {
+    shardId,
+    sequenceNumber: record.sequenceNumber,
+    subSequenceNumber: record.subSequenceNumber,
+    partitionKey: record.partitionKey,
+    arrivalTimestamp: record.approximateArrivalTimestamp,
+    code,
+    reason,
+    data: record.data,
+  };
 }
 
 /**
