@@ -6,11 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  type AttributeValue,
   DeleteTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
   GetItemCommand,
   ScanCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DynamoDbItem } from '../connectors/dynamodb/codec.js';
@@ -26,7 +28,16 @@ import { loadRunConfig } from '../pipeline/config/load.js';
 import type { ExtendedSequenceNumber } from '../pipeline/lifecycle.js';
 import { type BatchCommit, type SeriesRow, StaleCheckpointError } from '../pipeline/ports.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './servers/dynamodb-local.js';
-import { anomaly, at, batch, deadLetter, seriesRow, stateStoreContract, T0 } from './store-contract.js';
+import {
+  anomaly,
+  at,
+  batch,
+  deadLetter,
+  seriesRow,
+  stateStoreContract,
+  T0,
+  undelivered,
+} from './store-contract.js';
 
 const region = 'us-east-1';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -189,6 +200,51 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     expect(partsOf(await rawItems(store.tableName))).toEqual([]);
     expect((await store.getSeries('SKU-1', 'WH-1'))?.model).toBe('{"v":2}');
     expect(await store.loadValues(['random'])).toEqual([{ key: 'random', value: 'small' }]);
+  });
+
+  it('keeps undelivered notifications in the audit table (U#, in parts when large) and dispositions as an attribute', async () => {
+    const store = await open();
+    // Random text gzip cannot shrink: the payload needs parts.
+    const big = undelivered('ops-webhook', 'n-big', { reason: randomBytes(450_000).toString('base64') });
+    const small = undelivered('pager', 'n-small');
+    await store.commit(
+      batch({
+        deadLetters: [deadLetter('1'), deadLetter('2', { code: 'future_event', disposition: 'quarantine' })],
+        undelivered: [big, small],
+      }),
+    );
+    const sortById = (a: { notification: { id: string } }, b: { notification: { id: string } }) =>
+      a.notification.id < b.notification.id ? -1 : 1;
+    expect((await store.listUndelivered()).sort(sortById)).toEqual([big, small]);
+    const audit = await rawItems(store.auditTableName);
+    const heads = audit.filter((i) => i.pk?.S?.startsWith('U#') && i.p === undefined);
+    expect(heads.map((i) => [i.receiver?.S, i.notificationId?.S, i.shardId?.S]).sort()).toEqual([
+      ['ops-webhook', 'n-big', 'shard-0'],
+      ['pager', 'n-small', 'shard-0'],
+    ]);
+    expect(heads.map((i) => i.sk?.S).sort()).toEqual(['["ops-webhook","n-big"]', '["pager","n-small"]']);
+    expect(audit.filter((i) => i.pk?.S?.startsWith('U#') && i.p !== undefined).length).toBeGreaterThan(1);
+    // Undelivered notifications are not dead letters.
+    expect(await store.countDeadLetters()).toBe(2);
+
+    const letters = audit.filter((i) => i.pk?.S?.startsWith('DL#'));
+    expect(letters.map((i) => [i.sequenceNumber?.S, i.disposition?.S]).sort()).toEqual([
+      ['1', 'dead_letter'],
+      ['2', 'quarantine'],
+    ]);
+    // An item written before dispositions existed has no such attribute: a dead letter.
+    const first = letters.find((i) => i.sequenceNumber?.S === '1') as DynamoDbItem;
+    await client.send(
+      new UpdateItemCommand({
+        TableName: store.auditTableName,
+        Key: { pk: first.pk as AttributeValue, sk: first.sk as AttributeValue },
+        UpdateExpression: 'REMOVE disposition',
+      }),
+    );
+    expect((await store.listDeadLetters()).map((d) => [d.sequenceNumber, d.disposition])).toEqual([
+      ['1', undefined],
+      ['2', 'quarantine'],
+    ]);
   });
 
   it('retries the items a BatchWriteItem leaves unprocessed, with back-off, until every one is written', async () => {

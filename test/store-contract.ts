@@ -4,13 +4,19 @@
  * what a load reads, all of a batch or none of it, a replayed batch changes nothing, checkpoints are
  * per shard, the duplicate window forgets what it is told to — never how a store does it.
  *
- * Dead letters and anomalies are written by `commit` but not read by `load`, so the suite also needs
- * the small read side every store offers for the CLI and audits: {@link StoreInspection}.
+ * Dead letters, anomalies and undelivered notifications are written by `commit` but not read by
+ * `load`, so the suite also needs the small read side every store offers for the CLI and audits:
+ * {@link StoreInspection}.
+ *
+ * A dead letter's `disposition` is read back only when it is `quarantine`: a store returns a dead
+ * letter written as `dead_letter` (or without a disposition) without the field, as the port says
+ * "absent means `dead_letter`".
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExtendedSequenceNumber } from '../pipeline/lifecycle.js';
 import type {
+  AlertNotification,
   Anomaly,
   AppliedEvent,
   BatchCommit,
@@ -18,23 +24,28 @@ import type {
   SeriesRow,
   StateStore,
   StoredState,
+  UndeliveredNotification,
 } from '../pipeline/ports.js';
 import { StaleCheckpointError } from '../pipeline/ports.js';
 
 /**
- * What the contract reads besides `load()`: dead letters and the anomaly log, in any order.
+ * What the contract reads besides `load()`: dead letters, the anomaly log and the undelivered
+ * (parked) notifications, in any order.
  *
  * @example
  * ```ts
  * const n = await store.countDeadLetters();
  * const letters = await store.listDeadLetters();
  * const anomalies = await store.listAnomalies();
+ * const parked = await store.listUndelivered();
  * ```
  */
 export interface StoreInspection {
   countDeadLetters(): Promise<number>;
+  /** Each with `disposition: 'quarantine'` when it was written so, and without the field otherwise. */
   listDeadLetters(): Promise<DeadLetter[]>;
   listAnomalies(): Promise<Anomaly[]>;
+  listUndelivered(): Promise<UndeliveredNotification[]>;
 }
 
 /**
@@ -130,6 +141,33 @@ export function anomaly(id: string, overrides: Partial<Anomaly> = {}): Anomaly {
   };
 }
 
+export function notification(id: string, overrides: Partial<AlertNotification> = {}): AlertNotification {
+  return {
+    id,
+    groupKey: 'WH-1|shrinkage',
+    warehouse: 'WH-1',
+    type: 'shrinkage',
+    severity: 'warning',
+    anomalies: [anomaly(`${id}-a1`), anomaly(`${id}-a2`, { severity: 'critical', score: 1 })],
+    suppressed: 0,
+    ...overrides,
+  };
+}
+
+export function undelivered(
+  receiver: string,
+  notificationId: string,
+  overrides: Partial<UndeliveredNotification> = {},
+): UndeliveredNotification {
+  return {
+    receiver,
+    notification: notification(notificationId),
+    shardId: 'shard-0',
+    reason: 'HTTP 410 Gone: the webhook was deleted',
+    ...overrides,
+  };
+}
+
 export function batch(overrides: Partial<BatchCommit> = {}): BatchCommit {
   return {
     shardId: 'shard-0',
@@ -153,8 +191,12 @@ function fullBatch(sequenceNumber: string, tag: string): BatchCommit {
       { eventId: `evt-${tag}-1`, occurredAt: T0 + 1, sku: 'SKU-1', warehouse: 'WH-1' },
       { eventId: `evt-${tag}-2`, occurredAt: T0 + 2, sku: `SKU-${tag}`, warehouse: 'WH-2' },
     ],
-    deadLetters: [deadLetter(`9${sequenceNumber}`)],
+    deadLetters: [
+      deadLetter(`9${sequenceNumber}`),
+      deadLetter(`8${sequenceNumber}`, { code: 'future_event', disposition: 'quarantine' }),
+    ],
     anomalies: [anomaly(`anomaly-${tag}`)],
+    undelivered: [undelivered('ops-webhook', `notification-${tag}`)],
   });
 }
 
@@ -185,6 +227,15 @@ function normalDeadLetters(letters: readonly DeadLetter[]): DeadLetter[] {
   return byKey(letters, deadLetterKey).map((d) => ({ ...d, data: new Uint8Array(d.data) }));
 }
 
+const undeliveredKey = (u: UndeliveredNotification): string =>
+  JSON.stringify([u.receiver, u.notification.id]);
+
+/** What a store reads back of a dead letter written as `d` (see the module comment). */
+function storedDeadLetter(d: DeadLetter): DeadLetter {
+  const { disposition, ...rest } = d;
+  return disposition === 'quarantine' ? { ...rest, disposition } : rest;
+}
+
 const SHARDS = ['shard-0', 'shard-1', 'shard-never-seen'];
 
 interface Snapshot {
@@ -193,6 +244,7 @@ interface Snapshot {
   deadLetters: DeadLetter[];
   deadLetterCount: number;
   anomalies: Anomaly[];
+  undelivered: UndeliveredNotification[];
 }
 
 async function snapshot(store: InspectableStateStore): Promise<Snapshot> {
@@ -204,6 +256,7 @@ async function snapshot(store: InspectableStateStore): Promise<Snapshot> {
     deadLetters: normalDeadLetters(await store.listDeadLetters()),
     deadLetterCount: await store.countDeadLetters(),
     anomalies: byKey(await store.listAnomalies(), (a) => a.id),
+    undelivered: byKey(await store.listUndelivered(), undeliveredKey),
   };
 }
 
@@ -217,6 +270,7 @@ class ModelStore {
   readonly checkpoints = new Map<string, ExtendedSequenceNumber>();
   readonly deadLetters = new Map<string, DeadLetter>();
   readonly anomalies = new Map<string, Anomaly>();
+  readonly undelivered = new Map<string, UndeliveredNotification>();
 
   commit(b: BatchCommit): void {
     for (const s of b.series) this.series.set(seriesKey(s), s);
@@ -229,8 +283,12 @@ class ModelStore {
         if (e.occurredAt < b.forgetEventsBefore && mine.has(seriesKey(e))) this.events.delete(id);
     }
     for (const d of b.deadLetters)
-      if (!this.deadLetters.has(deadLetterKey(d))) this.deadLetters.set(deadLetterKey(d), d);
+      if (!this.deadLetters.has(deadLetterKey(d)))
+        this.deadLetters.set(deadLetterKey(d), storedDeadLetter(d));
     for (const a of b.anomalies) if (!this.anomalies.has(a.id)) this.anomalies.set(a.id, a);
+    // Stored once per receiver and notification id: the first wins, a replay neither adds nor replaces.
+    for (const u of b.undelivered ?? [])
+      if (!this.undelivered.has(undeliveredKey(u))) this.undelivered.set(undeliveredKey(u), u);
     this.checkpoints.set(b.shardId, b.checkpoint);
   }
 
@@ -247,6 +305,7 @@ class ModelStore {
       deadLetters: normalDeadLetters([...this.deadLetters.values()]),
       deadLetterCount: this.deadLetters.size,
       anomalies: byKey([...this.anomalies.values()], (a) => a.id),
+      undelivered: byKey([...this.undelivered.values()], undeliveredKey),
     };
   }
 }
@@ -306,6 +365,17 @@ const anomalyArb = (id: string): fc.Arbitrary<Anomaly> =>
     }),
   });
 
+const notificationArb = (id: string): fc.Arbitrary<AlertNotification> =>
+  fc.record({
+    id: fc.constant(id),
+    groupKey: textArb,
+    warehouse: warehouseArb,
+    type: fc.constantFrom<Anomaly['type']>('shrinkage', 'negative_stock'),
+    severity: fc.constantFrom<Anomaly['severity']>('critical', 'warning', 'info'),
+    anomalies: fc.tuple(anomalyArb(`${id}-a`), anomalyArb(`${id}-b`)).chain(([a, b]) => fc.subarray([a, b])),
+    suppressed: fc.nat({ max: 1_000 }),
+  });
+
 const POOL = 8;
 
 /**
@@ -323,8 +393,22 @@ const scenarioArb = fc
         code: textArb,
         reason: textArb,
         data: fc.uint8Array({ maxLength: 40 }),
+        disposition: fc.option(fc.constantFrom<'dead_letter' | 'quarantine'>('dead_letter', 'quarantine'), {
+          nil: undefined,
+        }),
       }),
       { minLength: POOL, maxLength: POOL },
+    ),
+    // Keys: two receivers, and notification ids some of which both receivers refused.
+    undelivered: fc.tuple(
+      ...Array.from({ length: POOL }, (_, i) =>
+        fc.record({
+          receiver: fc.constant(i % 2 === 0 ? 'ops' : 'Ops'),
+          notification: notificationArb(`notification-${i >> 1}`),
+          shardId: fc.constantFrom('shard-0', 'shard-1'),
+          reason: textArb,
+        }),
+      ),
     ),
     anomalies: fc.tuple(...Array.from({ length: POOL }, (_, i) => anomalyArb(`anomaly-${i}`))),
     batches: fc.array(
@@ -343,14 +427,18 @@ const scenarioArb = fc
         forgetEventsBefore: fc.option(fc.integer({ min: 0, max: 1_000 }), { nil: undefined }),
         deadLetters: fc.uniqueArray(fc.nat({ max: POOL - 1 }), { maxLength: 3 }),
         anomalies: fc.uniqueArray(fc.nat({ max: POOL - 1 }), { maxLength: 3 }),
+        undelivered: fc.option(fc.uniqueArray(fc.nat({ max: POOL - 1 }), { maxLength: 3 }), {
+          nil: undefined,
+        }),
         poisoned: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
       }),
       { minLength: 1, maxLength: 6 },
     ),
   })
   .map((s) => {
-    const deadLetterPool: DeadLetter[] = s.deadLetters.map((d, i) => ({
+    const deadLetterPool: DeadLetter[] = s.deadLetters.map(({ disposition, ...d }, i) => ({
       ...d,
+      ...(disposition === undefined ? {} : { disposition }),
       shardId: `shard-${i % 2}`,
       // Distinct keys that a double could not tell apart: 2^127 + i.
       sequenceNumber: String(2n ** 127n + BigInt(i >> 1)),
@@ -374,6 +462,9 @@ const scenarioArb = fc
         ...(b.forgetEventsBefore === undefined ? {} : { forgetEventsBefore: b.forgetEventsBefore }),
         deadLetters: b.deadLetters.map((i) => deadLetterPool[i] as DeadLetter),
         anomalies: b.anomalies.map((i) => s.anomalies[i] as Anomaly),
+        ...(b.undelivered === undefined
+          ? {}
+          : { undelivered: b.undelivered.map((i) => s.undelivered[i] as UndeliveredNotification) }),
       },
     }));
   });
@@ -436,6 +527,7 @@ export function stateStoreContract<S extends InspectableStateStore>(
       expect(await store.countDeadLetters()).toBe(0);
       expect(await store.listDeadLetters()).toEqual([]);
       expect(await store.listAnomalies()).toEqual([]);
+      expect(await store.listUndelivered()).toEqual([]);
     });
 
     it('loads exactly what a commit wrote: numbers, nulls, text and bytes', async () => {
@@ -477,10 +569,25 @@ export function stateStoreContract<S extends InspectableStateStore>(
         deadLetters: [
           deadLetter('17'),
           deadLetter('18', { data: new Uint8Array(0), partitionKey: '', reason: 'empty' }),
+          deadLetter('19', { code: 'future_event', disposition: 'quarantine' }),
+          deadLetter('20', { code: 'expired_event', disposition: 'dead_letter' }),
         ],
         anomalies: [
           anomaly('anomaly-1'),
           anomaly('anomaly-2', { severity: 'critical', eventIds: [], score: 1 }),
+        ],
+        undelivered: [
+          undelivered('ops-webhook', 'n-1'),
+          // The same notification refused by a second receiver is a second entry.
+          undelivered('slack-ü-😀', 'n-1', { shardId: 'shard-1', reason: '' }),
+          undelivered('ops-webhook', 'n-2', {
+            // Longer than MySQL's TEXT (64 KiB) and than DynamoDB's inline text.
+            reason: `403 Forbidden: ${'denied '.repeat(10_000)}`,
+            notification: notification('n-2', {
+              anomalies: Array.from({ length: 200 }, (_, i) => anomaly(`n-2-${i}`, { score: i / 200 })),
+              suppressed: 7,
+            }),
+          }),
         ],
       });
       await store.commit(written);
@@ -488,6 +595,20 @@ export function stateStoreContract<S extends InspectableStateStore>(
       const model = new ModelStore();
       model.commit(written);
       expect(await snapshot(store)).toEqual(model.snapshot());
+      // A disposition is read back only when it is a quarantine (absent means dead_letter).
+      const dispositions = (await store.listDeadLetters()).map((d) => [d.sequenceNumber, d.disposition]);
+      expect(byKey(dispositions, (d) => String(d[0]))).toEqual([
+        ['17', undefined],
+        ['18', undefined],
+        ['19', 'quarantine'],
+        ['20', undefined],
+      ]);
+      expect((await store.listDeadLetters()).find((d) => d.sequenceNumber === '20')).not.toHaveProperty(
+        'disposition',
+      );
+      expect(byKey(await store.listUndelivered(), undeliveredKey)).toEqual(
+        byKey(written.undelivered ?? [], undeliveredKey),
+      );
       expect(await store.loadCheckpoint('shard-1')).toEqual(written.checkpoint);
       const letters = normalDeadLetters(await store.listDeadLetters());
       expect(Array.from(letters[0]?.data ?? [])).toEqual([0x7b, 0x00, 0xff, 0x80, 0x0a]);
@@ -621,6 +742,7 @@ export function stateStoreContract<S extends InspectableStateStore>(
           appliedEvents: [{ eventId: 'late', occurredAt: T0, sku: 'SKU-1', warehouse: 'WH-1' }],
           deadLetters: [deadLetter('15')],
           anomalies: [anomaly('stale')],
+          undelivered: [undelivered('ops-webhook', 'stale')],
         }),
       );
       await expect(stale).rejects.toBeInstanceOf(StaleCheckpointError);
@@ -629,6 +751,7 @@ export function stateStoreContract<S extends InspectableStateStore>(
       expect(await store.loadCheckpoint('shard-0')).toEqual(at('20'));
       expect(await store.countDeadLetters()).toBe(0);
       expect(await store.listAnomalies()).toEqual([]);
+      expect(await store.listUndelivered()).toEqual([]);
       // The sub-sequence number is part of the position.
       await expect(
         store.commit(batch({ shardId: 'shard-0', checkpoint: at('21'), expectedCheckpoint: at('20', 1) })),
@@ -646,8 +769,9 @@ export function stateStoreContract<S extends InspectableStateStore>(
       const once = await snapshot(store);
       await store.commit(b);
       expect(await snapshot(store)).toEqual(once);
-      expect(once.deadLetterCount).toBe(1);
+      expect(once.deadLetterCount).toBe(2);
       expect(once.anomalies).toHaveLength(1);
+      expect(once.undelivered).toHaveLength(1);
       expect(once.state.recentEvents).toHaveLength(2);
 
       // A later batch that repeats some of them (a partial replay) adds only what is new.
@@ -659,14 +783,51 @@ export function stateStoreContract<S extends InspectableStateStore>(
         ],
         deadLetters: [...b.deadLetters, deadLetter('96')],
         anomalies: [...b.anomalies, anomaly('anomaly-b')],
+        undelivered: [...(b.undelivered ?? []), undelivered('ops-webhook', 'notification-new')],
       });
-      expect(await store.countDeadLetters()).toBe(2);
+      // 95, 85 again; 96 twice (fullBatch's and the extra one); 86.
+      expect(await store.countDeadLetters()).toBe(3);
+      expect((await store.listUndelivered()).map((u) => u.notification.id).sort()).toEqual([
+        'notification-a',
+        'notification-new',
+      ]);
       expect((await store.listAnomalies()).map((a) => a.id).sort()).toEqual(['anomaly-a', 'anomaly-b']);
       expect((await store.load()).recentEvents.map((e) => e.eventId).sort()).toEqual([
         'evt-a-1',
         'evt-a-2',
         'evt-new',
       ]);
+    });
+
+    it('undelivered notifications: one per receiver and id; a replay neither duplicates nor overwrites', async () => {
+      const store = await fresh();
+      const first = undelivered('ops-webhook', 'n-1', { reason: 'HTTP 410 Gone' });
+      await store.commit(batch({ checkpoint: at('1'), undelivered: [first] }));
+      // The same batch again, and a later one that parks the same notification for the same receiver
+      // with another reason (a sink that answered differently on the replay): the first stays.
+      await store.commit(batch({ checkpoint: at('1'), undelivered: [first] }));
+      await store.commit(
+        batch({
+          checkpoint: at('2'),
+          undelivered: [
+            { ...first, reason: 'HTTP 404 Not Found', shardId: 'shard-1' },
+            undelivered('pager', 'n-1'),
+            // Repeated within one batch: the first wins there too.
+            undelivered('pager', 'n-2', { reason: 'first' }),
+            undelivered('pager', 'n-2', { reason: 'second' }),
+          ],
+        }),
+      );
+      const stored = byKey(await store.listUndelivered(), undeliveredKey);
+      expect(stored.map((u) => [u.receiver, u.notification.id, u.reason])).toEqual([
+        ['ops-webhook', 'n-1', 'HTTP 410 Gone'],
+        ['pager', 'n-1', 'HTTP 410 Gone: the webhook was deleted'],
+        ['pager', 'n-2', 'first'],
+      ]);
+      expect(stored[0]).toEqual(first);
+      // A batch without the field (older callers) parks nothing and removes nothing.
+      await store.commit(batch({ checkpoint: at('3') }));
+      expect(await store.listUndelivered()).toHaveLength(3);
     });
 
     it("forgetEventsBefore forgets strictly older applied events of the batch's series, including ones the same batch applied", async () => {
@@ -732,8 +893,15 @@ export function stateStoreContract<S extends InspectableStateStore>(
           }),
         ],
         [
-          'an anomaly without an id (written after everything but the checkpoint)',
+          'an anomaly without an id',
           (b) => ({ ...b, anomalies: [...b.anomalies, anomaly(null as unknown as string)] }),
+        ],
+        [
+          'an undelivered notification without a receiver (written after everything but the checkpoint)',
+          (b) => ({
+            ...b,
+            undelivered: [...(b.undelivered ?? []), undelivered(null as unknown as string, 'poisoned')],
+          }),
         ],
       ];
       for (const [what, poison] of poisons) {
@@ -756,7 +924,11 @@ export function stateStoreContract<S extends InspectableStateStore>(
             sequenceNumber: '3',
             subSequenceNumber: 0,
           });
-          expect(await store.countDeadLetters()).toBe(2);
+          expect(await store.countDeadLetters()).toBe(4);
+          expect((await store.listUndelivered()).map((u) => u.notification.id).sort()).toEqual([
+            'notification-after',
+            'notification-before',
+          ]);
         });
       }
     });

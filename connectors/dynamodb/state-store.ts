@@ -20,8 +20,10 @@
  * | parts of a commit log too large for the checkpoint item (TTL'd) | `LOG#<token>` | part index |
  *
  * The **audit table** (`auditTableName`, default `<tableName>-audit`) holds dead letters
- * (`DL#<bucket>` / `["shard","seq",sub]`) and anomalies (`A#<bucket>` / `"id"`), spread over 8
- * buckets. It grows without bound while the state table stays the size of the inventory, so `load()`'s
+ * (`DL#<bucket>` / `["shard","seq",sub]`, with a `disposition` attribute, absent on items written
+ * before it existed: a dead letter), anomalies (`A#<bucket>` / `"id"`) and notifications a sink
+ * refused for good (`U#<bucket>` / `["receiver","notification id"]`, the reason and the notification
+ * as payload), spread over 8 buckets. It grows without bound while the state table stays the size of the inventory, so `load()`'s
  * Scan never reads audit data, and the two can get different backup and retention policies.
  *
  * Payloads (a series' `model`, a value, a dead letter's bytes, an anomaly's JSON) are kept inline when
@@ -33,8 +35,9 @@
  * 1. The batch is validated completely ({@link validateBatch}); a bad field fails the commit before
  *    anything is written.
  * 2. The batch, de-duplicated as the SQL store applies it (series and values: the last of a key wins;
- *    events, dead letters, anomalies: the first), is serialised and gzip'd: the commit log. Up to
- *    64 KB it rides in the checkpoint item; larger, it is written first as `LOG#` parts.
+ *    events, dead letters, anomalies, undelivered notifications: the first), is serialised and
+ *    gzip'd: the commit log. Up to 64 KB it rides in the checkpoint item; larger, it is written first
+ *    as `LOG#` parts.
  * 3. The **commit point** is one two-item transaction: the shard's checkpoint item moves to the new
  *    position (condition: its last commit token is the one read, so nobody committed the shard
  *    meanwhile; `expectedCheckpoint` is compared with what was read, and a mismatch is a
@@ -44,7 +47,8 @@
  *    transactions of ≤ 100 (`ver` ≤ this clock, so a delayed writer of an older commit can never
  *    overwrite a newer row; series rows are updated, keeping and extending their forget list), events
  *    with BatchWriteItem (each write of an event is its own item, keyed by clock, so no write
- *    overwrites another), dead letters and anomalies with insert-if-absent puts; then it removes the
+ *    overwrites another), dead letters, anomalies and undelivered notifications with insert-if-absent
+ *    puts; then it removes the
  *    pending entry.
  *
  * Readers (`load`, `loadSeries`, `loadValues`, the inspection methods) first **roll forward** every
@@ -103,6 +107,7 @@ import {
   type StateStore,
   type StoredSeries,
   type StoredState,
+  type UndeliveredNotification,
 } from '../../pipeline/ports.js';
 import { createDynamoDbClient, type DynamoDbClientOptions } from './client.js';
 import {
@@ -267,6 +272,10 @@ const deadLetterPk = (shardId: string): string => `DL#${bucketOf(shardId, AUDIT_
 const deadLetterSk = (d: Pick<DeadLetter, 'shardId' | 'sequenceNumber' | 'subSequenceNumber'>): string =>
   keyPart([d.shardId, d.sequenceNumber, d.subSequenceNumber]);
 const anomalyPk = (id: string): string => `A#${bucketOf(id, AUDIT_BUCKETS)}`;
+const undeliveredPk = (notificationId: string): string => `U#${bucketOf(notificationId, AUDIT_BUCKETS)}`;
+const undeliveredSk = (receiver: string, notificationId: string): string =>
+  keyPart([receiver, notificationId]);
+const undeliveredId = (u: UndeliveredNotification): string => JSON.stringify([u.receiver, u.notification.id]);
 const key = (pk: string, sk: string): DynamoDbItem => ({ pk: attrS(pk), sk: attrS(sk) });
 const headId = (pk: string, sk: string): string => `${pk}\n${sk}`;
 const logPk = (token: string): string => `LOG#${token}`;
@@ -274,9 +283,14 @@ const logSk = (index: number): string => index.toString().padStart(4, '0');
 
 // ---- the commit log ----------------------------------------------------------------------------------
 
-/** A batch as the log holds it: de-duplicated, forgotten events dropped, bytes as base64. */
+/**
+ * A batch as the log holds it: de-duplicated, forgotten events dropped, bytes as base64. Version 2
+ * adds quarantined dead letters and undelivered notifications; a batch with neither is still written
+ * as version 1, which a store of the version before can roll forward, and one with either as version
+ * 2, which such a store refuses rather than drop them.
+ */
 interface LoggedBatch {
-  v: 1;
+  v: 1 | 2;
   shardId: string;
   checkpoint: ExtendedSequenceNumber;
   forgetEventsBefore: number | null;
@@ -285,6 +299,7 @@ interface LoggedBatch {
   events: AppliedEvent[];
   deadLetters: Array<Omit<DeadLetter, 'data'> & { data: string }>;
   anomalies: Anomaly[];
+  undelivered?: UndeliveredNotification[];
 }
 
 interface PreparedBatch {
@@ -386,9 +401,18 @@ async function prepare(batch: BatchCommit): Promise<PreparedBatch> {
       code: d.code,
       reason: d.reason,
       data: Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength).toString('base64'),
+      ...(d.disposition === 'quarantine' ? { disposition: 'quarantine' as const } : {}),
     })),
     anomalies: firstByKey(batch.anomalies, (a) => a.id).map(copyAnomaly),
   };
+  const undelivered = firstByKey(batch.undelivered ?? [], undeliveredId).map((u) => ({
+    receiver: u.receiver,
+    notification: u.notification,
+    shardId: u.shardId,
+    reason: u.reason,
+  }));
+  if (undelivered.length > 0) log.undelivered = undelivered;
+  if (undelivered.length > 0 || log.deadLetters.some((d) => d.disposition !== undefined)) log.v = 2;
   const json = JSON.stringify(log);
   const bigHeads: string[] = [];
   for (const s of series) {
@@ -406,7 +430,9 @@ async function prepare(batch: BatchCommit): Promise<PreparedBatch> {
 
 async function parseLog(gz: Uint8Array): Promise<LoggedBatch> {
   const log = JSON.parse(Buffer.from(await gunzipBytes(gz)).toString('utf8')) as LoggedBatch;
-  if (log.v !== 1) throw new Error(`DynamoDB state store: commit log version ${String(log.v)} is unknown`);
+  if (log.v !== 1 && log.v !== 2) {
+    throw new Error(`DynamoDB state store: commit log version ${String(log.v)} is unknown`);
+  }
   return log;
 }
 
@@ -522,6 +548,22 @@ function parseDeadLetter(item: DynamoDbItem, payload: Uint8Array): DeadLetter {
     code: fields.code,
     reason: fields.reason,
     data: new Uint8Array(payload.subarray(newline + 1)),
+    // Absent (also on items written before dispositions existed) means a dead letter.
+    ...(item.disposition?.S === 'quarantine' ? { disposition: 'quarantine' as const } : {}),
+  };
+}
+
+/** An undelivered notification's payload: the sink's reason and the notification, as JSON. */
+function parseUndelivered(item: DynamoDbItem, payload: Uint8Array): UndeliveredNotification {
+  const fields = JSON.parse(Buffer.from(payload).toString('utf8')) as Pick<
+    UndeliveredNotification,
+    'reason' | 'notification'
+  >;
+  return {
+    receiver: readS(item, 'receiver'),
+    notification: fields.notification,
+    shardId: readS(item, 'shardId'),
+    reason: fields.reason,
   };
 }
 
@@ -1084,6 +1126,31 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   /**
+   * The notifications sinks refused for good ("parked"), with their reasons: oldest first (then by
+   * receiver and id).
+   *
+   * @example
+   * ```ts
+   * for (const u of await store.listUndelivered()) console.log(u.receiver, u.notification.id, u.reason);
+   * ```
+   */
+  async listUndelivered(options: DynamoDbListOptions = {}): Promise<UndeliveredNotification[]> {
+    this.#openClient();
+    const rows = await this.#readConsistently(() =>
+      this.#readAudit('U#', (head, payload) => ({
+        createdAt: readN(head, 'createdAt'),
+        key: undeliveredSk(readS(head, 'receiver'), readS(head, 'notificationId')),
+        notification: parseUndelivered(head, payload),
+      })),
+    );
+    rows.sort((a, b) => a.createdAt - b.createdAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return ordered(
+      rows.map((r) => r.notification),
+      options,
+    );
+  }
+
+  /**
    * One series row, or null when the SKU × warehouse has none.
    *
    * @example
@@ -1519,6 +1586,7 @@ export class DynamoDbStateStore implements StateStore {
           subSequenceNumber: attrN(d.subSequenceNumber),
           code: attrS(d.code),
           arrivalTimestamp: attrN(d.arrivalTimestamp),
+          disposition: attrS(d.disposition ?? 'dead_letter'),
           createdAt: updatedAt,
           ...payload.attrs,
         },
@@ -1544,6 +1612,27 @@ export class DynamoDbStateStore implements StateStore {
           warehouse: attrS(a.warehouse),
           detectedAt: attrN(a.detectedAt),
           detector: attrS(a.detector),
+          createdAt: updatedAt,
+          ...payload.attrs,
+        },
+        parts: partItems(pk, sk, contentId, payload.parts),
+        pid: payload.parts.length > 0 ? contentId : null,
+      });
+    }
+
+    for (const u of log.undelivered ?? []) {
+      const pk = undeliveredPk(u.notification.id);
+      const sk = undeliveredSk(u.receiver, u.notification.id);
+      const json = JSON.stringify({ reason: u.reason, notification: u.notification });
+      const contentId = sha256Hex(json).slice(0, 16);
+      const payload = await encodePayload(json, contentId);
+      immutable.push({
+        id: headId(pk, sk),
+        item: {
+          ...key(pk, sk),
+          receiver: attrS(u.receiver),
+          notificationId: attrS(u.notification.id),
+          shardId: attrS(u.shardId),
           createdAt: updatedAt,
           ...payload.attrs,
         },
@@ -1750,7 +1839,7 @@ export class DynamoDbStateStore implements StateStore {
     }
   }
 
-  /** Inserts a dead letter or anomaly unless its key is stored (the first wins). */
+  /** Inserts a dead letter, anomaly or undelivered notification unless its key is stored (the first wins). */
   async #putIfAbsent(head: HeadWrite): Promise<void> {
     try {
       await this.#client.send(

@@ -132,6 +132,9 @@ export function validateBatch(batch: BatchCommit): void {
       c.string(`${p}.reason`, d.reason);
       if (!(d.data instanceof Uint8Array))
         errors.push(`${p}.data must be a Uint8Array, got ${describe(d.data)}`);
+      if (d.disposition !== undefined && d.disposition !== 'dead_letter' && d.disposition !== 'quarantine') {
+        errors.push(`${p}.disposition must be 'dead_letter' or 'quarantine', got ${describe(d.disposition)}`);
+      }
     });
   }
   if (c.array('batch.anomalies', batch.anomalies)) {
@@ -164,6 +167,18 @@ export function validateBatch(batch: BatchCommit): void {
           });
         }
       }
+    });
+  }
+  if (batch.undelivered !== undefined && c.array('batch.undelivered', batch.undelivered)) {
+    batch.undelivered.forEach((u, i) => {
+      const p = `batch.undelivered[${i}]`;
+      if (!c.object(p, u)) return;
+      c.string(`${p}.receiver`, u.receiver, true);
+      c.string(`${p}.shardId`, u.shardId, true);
+      c.string(`${p}.reason`, u.reason);
+      // The notification itself is stored as JSON, which holds any text; only its id is in a key.
+      if (c.object(`${p}.notification`, u.notification))
+        c.string(`${p}.notification.id`, u.notification.id, true);
     });
   }
   if (errors.length > 0) {

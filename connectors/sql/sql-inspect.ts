@@ -3,8 +3,8 @@
  * log, one series. The pipeline itself never reads them.
  */
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { Anomaly, DeadLetter, SeriesRow } from '../../pipeline/ports.js';
-import type { AnomaliesTable, Database, DeadLettersTable } from './schema.js';
+import type { Anomaly, DeadLetter, SeriesRow, UndeliveredNotification } from '../../pipeline/ports.js';
+import type { AnomaliesTable, Database, DeadLettersTable, UndeliveredNotificationsTable } from './schema.js';
 import { toSeriesRow } from './sql-read.js';
 
 /**
@@ -33,6 +33,17 @@ function toDeadLetter(r: Selectable<DeadLettersTable>): DeadLetter {
     reason: r.reason,
     // Drivers return a Buffer (a pooled view); a plain copy is what the port promises.
     data: new Uint8Array(r.data),
+    // Absent means a dead letter (the port's convention), so only a quarantine is spelled out.
+    ...(r.disposition === 'quarantine' ? { disposition: 'quarantine' as const } : {}),
+  };
+}
+
+function toUndelivered(r: Selectable<UndeliveredNotificationsTable>): UndeliveredNotification {
+  return {
+    receiver: r.receiver,
+    notification: JSON.parse(r.notification) as UndeliveredNotification['notification'],
+    shardId: r.shard_id,
+    reason: r.reason,
   };
 }
 
@@ -106,6 +117,30 @@ export async function listAnomalies(db: Kysely<Database>, options: ListOptions =
   let query = db.selectFrom('anomalies').selectAll().orderBy('detected_at', dir).orderBy('id', dir);
   if (options.limit !== undefined) query = query.limit(options.limit);
   return (await query.execute()).map(toAnomaly);
+}
+
+/**
+ * The notifications sinks refused for good, oldest first (then by receiver and id, so the order is
+ * total).
+ *
+ * @example
+ * ```ts
+ * for (const u of await listUndelivered(db)) console.log(u.receiver, u.notification.id, u.reason);
+ * ```
+ */
+export async function listUndelivered(
+  db: Kysely<Database>,
+  options: ListOptions = {},
+): Promise<UndeliveredNotification[]> {
+  const dir = options.order ?? 'asc';
+  let query = db
+    .selectFrom('undelivered_notifications')
+    .selectAll()
+    .orderBy('created_at', dir)
+    .orderBy('receiver', dir)
+    .orderBy('notification_id', dir);
+  if (options.limit !== undefined) query = query.limit(options.limit);
+  return (await query.execute()).map(toUndelivered);
 }
 
 /**

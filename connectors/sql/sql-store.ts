@@ -15,6 +15,7 @@ import type {
   StateStore,
   StoredSeries,
   StoredState,
+  UndeliveredNotification,
 } from '../../pipeline/ports.js';
 import { migrateStoreToLatest } from './migrations.js';
 import type { Database, SqlDialect } from './schema.js';
@@ -24,6 +25,7 @@ import {
   type ListOptions,
   listAnomalies,
   listDeadLetters,
+  listUndelivered,
 } from './sql-inspect.js';
 import { readAll, readCheckpoint, readSeries, readValues } from './sql-read.js';
 import { DEFAULT_CONFLICT_RETRIES, fence, retryConflicts, runTransaction } from './sql-transaction.js';
@@ -71,8 +73,8 @@ export interface SqlStateStoreOptions {
  * transaction with multi-row statements (a handful of round trips per batch, not one per row).
  *
  * Semantics of a batch, applied in order inside the transaction: series and values are upserted (a
- * key repeated within the batch: the last wins); applied events, dead letters and anomalies are
- * inserted unless their key is already stored (a key repeated: the first wins), so replaying a batch
+ * key repeated within the batch: the last wins); applied events, dead letters, anomalies and
+ * undelivered notifications are inserted unless their key is already stored (a key repeated: the first wins), so replaying a batch
  * after a crash changes nothing; applied events older than `forgetEventsBefore` are then deleted,
  * including any this batch just inserted; the checkpoint is upserted last.
  *
@@ -258,6 +260,18 @@ export class SqlStateStore implements StateStore {
    */
   async listAnomalies(options: ListOptions = {}): Promise<Anomaly[]> {
     return listAnomalies(this.#openDb(), options);
+  }
+
+  /**
+   * The notifications sinks refused for good ("parked"), with their reasons: oldest first.
+   *
+   * @example
+   * ```ts
+   * for (const u of await store.listUndelivered()) console.log(u.receiver, u.notification.id, u.reason);
+   * ```
+   */
+  async listUndelivered(options: ListOptions = {}): Promise<UndeliveredNotification[]> {
+    return listUndelivered(this.#openDb(), options);
   }
 
   /**

@@ -104,6 +104,7 @@ const DEAD_LETTERS: WriteSpec<'dead_letters'> = {
     'reason',
     'data',
     'created_at',
+    'disposition',
   ],
   key: ['shard_id', 'sequence_number', 'sub_sequence_number'],
   onConflict: 'ignore',
@@ -124,6 +125,12 @@ const ANOMALIES: WriteSpec<'anomalies'> = {
     'created_at',
   ],
   key: ['id'],
+  onConflict: 'ignore',
+};
+const UNDELIVERED: WriteSpec<'undelivered_notifications'> = {
+  table: 'undelivered_notifications',
+  columns: ['receiver', 'notification_id', 'shard_id', 'reason', 'notification', 'created_at'],
+  key: ['receiver', 'notification_id'],
   onConflict: 'ignore',
 };
 const CHECKPOINTS: WriteSpec<'checkpoints'> = {
@@ -260,6 +267,7 @@ export interface BatchRows {
   events: readonly Row<'applied_events'>[];
   deadLetters: readonly Row<'dead_letters'>[];
   anomalies: readonly Row<'anomalies'>[];
+  undelivered: readonly Row<'undelivered_notifications'>[];
   checkpoint: Row<'checkpoints'>;
 }
 
@@ -306,6 +314,7 @@ export function batchRows(batch: BatchCommit, now: number): BatchRows {
     // A Buffer view (no copy): mysql2 escapes a Buffer as bytes but a plain Uint8Array as an object.
     data: Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength),
     created_at: now,
+    disposition: d.disposition ?? 'dead_letter',
   }));
   const anomalies = batch.anomalies.map((a) => ({
     id: a.id,
@@ -320,13 +329,21 @@ export function batchRows(batch: BatchCommit, now: number): BatchRows {
     explanation: JSON.stringify(a.explanation),
     created_at: now,
   }));
+  const undelivered = (batch.undelivered ?? []).map((u) => ({
+    receiver: u.receiver,
+    notification_id: u.notification.id,
+    shard_id: u.shardId,
+    reason: u.reason,
+    notification: JSON.stringify(u.notification),
+    created_at: now,
+  }));
   const checkpoint = {
     shard_id: batch.shardId,
     sequence_number: batch.checkpoint.sequenceNumber,
     sub_sequence_number: batch.checkpoint.subSequenceNumber,
     updated_at: now,
   };
-  return { series, values, events, deadLetters, anomalies, checkpoint };
+  return { series, values, events, deadLetters, anomalies, undelivered, checkpoint };
 }
 
 /**
@@ -356,7 +373,8 @@ export class BatchWriter {
   /**
    * Writes a batch's rows in order inside `trx`: series and values upserted, applied events inserted,
    * the batch's series' applied events older than `forgetEventsBefore` deleted (including those just
-   * inserted), dead letters and anomalies inserted, the checkpoint upserted last.
+   * inserted), dead letters, anomalies and undelivered notifications inserted, the checkpoint
+   * upserted last.
    */
   async write(trx: Transaction<Database>, rows: BatchRows, forgetEventsBefore?: number): Promise<void> {
     await this.#insert(trx, SERIES, rows.series);
@@ -381,6 +399,7 @@ export class BatchWriter {
     }
     await this.#insert(trx, DEAD_LETTERS, rows.deadLetters);
     await this.#insert(trx, ANOMALIES, rows.anomalies);
+    await this.#insert(trx, UNDELIVERED, rows.undelivered);
     await this.#insert(trx, CHECKPOINTS, [rows.checkpoint]);
   }
 
