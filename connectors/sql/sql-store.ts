@@ -18,6 +18,7 @@ import type {
   UndeliveredNotification,
 } from '../../pipeline/ports.js';
 import { migrateStoreToLatest } from './migrations.js';
+import { refusedBySqlStore } from './refused.js';
 import type { Database, SqlDialect } from './schema.js';
 import {
   countDeadLetters,
@@ -189,7 +190,9 @@ export class SqlStateStore implements StateStore {
   /**
    * Writes the whole batch in one transaction, fencing first and checkpoint last: if any statement
    * fails, the transaction rolls back and neither state nor checkpoint moves. Committing the same
-   * batch twice leaves the same state.
+   * batch twice leaves the same state. Rejects with `StaleCheckpointError` when fenced off, with
+   * `StoreRefusedError` when the database refuses a value (too long for its column, NULL where none
+   * may be: see `refused.ts`), and with the driver's error otherwise.
    *
    * @example
    * ```ts
@@ -203,12 +206,17 @@ export class SqlStateStore implements StateStore {
   async commit(batch: BatchCommit): Promise<void> {
     const db = this.#openDb();
     const rows = batchRows(batch, this.#now());
-    await retryConflicts(this.dialect, this.#conflictRetries, () =>
-      runTransaction(db, this.dialect, async (trx) => {
-        await fence(trx, this.dialect, batch.shardId, batch.expectedCheckpoint);
-        await this.#writer.write(trx, rows, batch.forgetEventsBefore);
-      }),
-    );
+    try {
+      await retryConflicts(this.dialect, this.#conflictRetries, () =>
+        runTransaction(db, this.dialect, async (trx) => {
+          await fence(trx, this.dialect, batch.shardId, batch.expectedCheckpoint);
+          await this.#writer.write(trx, rows, batch.forgetEventsBefore);
+        }),
+      );
+    } catch (error) {
+      // A value no column holds is refused again on every retry: say so (see refused.ts).
+      throw refusedBySqlStore(this.dialect, error) ?? error;
+    }
   }
 
   /**
