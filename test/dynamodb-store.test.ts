@@ -11,6 +11,7 @@ import {
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -23,10 +24,16 @@ import {
   type DynamoDbStateStoreOptions,
   DynamoDbStoreError,
 } from '../connectors/dynamodb/index.js';
+import { refusedByDynamoDb } from '../connectors/dynamodb/refused.js';
 import { createStoreFromConfig, describeStore } from '../connectors/stores.js';
 import { loadRunConfig } from '../pipeline/config/load.js';
 import type { ExtendedSequenceNumber } from '../pipeline/lifecycle.js';
-import { type BatchCommit, type SeriesRow, StaleCheckpointError } from '../pipeline/ports.js';
+import {
+  type BatchCommit,
+  type SeriesRow,
+  StaleCheckpointError,
+  StoreRefusedError,
+} from '../pipeline/ports.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './servers/dynamodb-local.js';
 import {
   anomaly,
@@ -245,6 +252,82 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
       ['1', undefined],
       ['2', 'quarantine'],
     ]);
+  });
+
+  it('refuses a key DynamoDB cannot take as StoreRefusedError before the commit point, writing nothing', async () => {
+    const store = await open();
+    await store.commit(batch({ checkpoint: at('1'), series: [seriesRow('SKU-1', 'WH-1')] }));
+    const before = { state: await store.load(), audit: await rawItems(store.auditTableName) };
+    // 400 characters pass validation (≤ 1,024), but as UTF-8 they are 1,200 bytes: more than a sort
+    // key (the shard's checkpoint item) may hold. Payloads are split and long key parts hashed, so this
+    // is what DynamoDB can still refuse.
+    const shardId = '€'.repeat(400);
+    const failure = await store
+      .commit(
+        batch({
+          shardId,
+          series: [seriesRow('SKU-2', 'WH-1')],
+          deadLetters: [deadLetter('5', { shardId })],
+          undelivered: [undelivered('ops', 'n-1', { shardId })],
+        }),
+      )
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(failure).toBeInstanceOf(StoreRefusedError);
+    expect(failure).toMatchObject({ store: 'dynamodb', retryable: false });
+    expect((failure as Error).message).toMatch(
+      // DynamoDB Local's words; AWS says "…Aggregated size of all range keys has exceeded…".
+      /^dynamodb state store refused the batch: Hash primary key values must be under 2048 bytes, and range primary key values must be under 1024 bytes \(ValidationException\)$/,
+    );
+    expect(await store.load()).toEqual(before.state);
+    expect(await rawItems(store.auditTableName)).toEqual(before.audit);
+    expect(await pendingShards(store)).toEqual([]);
+    await store.commit(batch({ checkpoint: at('2'), series: [seriesRow('SKU-2', 'WH-1')] }));
+    expect(await store.loadCheckpoint('shard-0')).toEqual(at('2'));
+  });
+
+  it('maps exactly the size refusals DynamoDB Local gives, not its other validation errors', async () => {
+    const store = await open();
+    const failureOf = (request: Promise<unknown>) =>
+      request.then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    const tooLarge = await failureOf(
+      client.send(
+        new PutItemCommand({
+          TableName: store.auditTableName,
+          Item: { pk: { S: 'x' }, sk: { S: 'y' }, d: { B: new Uint8Array(401 * 1024) } },
+        }),
+      ),
+    );
+    const hashKey = await failureOf(
+      client.send(
+        new GetItemCommand({
+          TableName: store.tableName,
+          Key: { pk: { S: 'k'.repeat(2_049) }, sk: { S: 's' } },
+        }),
+      ),
+    );
+    const rangeKey = await failureOf(
+      client.send(
+        new GetItemCommand({
+          TableName: store.tableName,
+          Key: { pk: { S: 'k' }, sk: { S: 's'.repeat(1_025) } },
+        }),
+      ),
+    );
+    const otherValidation = await failureOf(
+      client.send(new PutItemCommand({ TableName: store.tableName, Item: { pk: { S: 'only a hash key' } } })),
+    );
+    for (const e of [tooLarge, hashKey, rangeKey, otherValidation])
+      expect(e?.name).toBe('ValidationException');
+    expect(refusedByDynamoDb(tooLarge)?.message).toMatch(/Item size has exceeded the maximum allowed size/);
+    expect(refusedByDynamoDb(hashKey)?.message).toMatch(/Hash primary key values must be under 2048 bytes/);
+    expect(refusedByDynamoDb(rangeKey)?.message).toMatch(/range primary key values must be under 1024 bytes/);
+    expect(refusedByDynamoDb(otherValidation)).toBeUndefined();
   });
 
   it('retries the items a BatchWriteItem leaves unprocessed, with back-off, until every one is written', async () => {

@@ -340,6 +340,8 @@ export async function retryConflicts<T>(policy: DynamoDbRetryPolicy, write: () =
 export interface CancellationReason {
   code: 'None' | 'ConditionalCheckFailed' | 'TransactionConflict' | (string & {});
   item?: DynamoDbItem;
+  /** DynamoDB's message for this item, when it gave one (e.g. for a `ValidationError`). */
+  message?: string;
 }
 
 /**
@@ -373,7 +375,11 @@ export async function transactWrite(
       const reasons = (err as TransactionCanceledException).CancellationReasons ?? [];
       return items.map((_, i) => {
         const reason = reasons[i];
-        return { code: reason?.Code ?? 'Unknown', ...(reason?.Item ? { item: reason.Item } : {}) };
+        return {
+          code: reason?.Code ?? 'Unknown',
+          ...(reason?.Item ? { item: reason.Item } : {}),
+          ...(reason?.Message ? { message: reason.Message } : {}),
+        };
       });
     }
     if ((err as Error).name === 'TransactionConflictException') {

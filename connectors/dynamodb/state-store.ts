@@ -140,6 +140,7 @@ import {
   readS,
   sha256Hex,
 } from './codec.js';
+import { refusedByDynamoDb } from './refused.js';
 import {
   backOff,
   batchGetAll,
@@ -986,8 +987,9 @@ export class DynamoDbStateStore implements StateStore {
   /**
    * Commits a batch: all of it or none of it, checkpoint included (see the module documentation).
    * Rejects with {@link StaleCheckpointError} when `expectedCheckpoint` is not the stored checkpoint
-   * (nothing written), with a `TypeError` for an invalid batch (nothing written), and with
-   * {@link DynamoDbStoreError} otherwise.
+   * (nothing written), with a `TypeError` for an invalid batch (nothing written), with
+   * `StoreRefusedError` when DynamoDB refuses a key or item as too large before the commit point
+   * (nothing written; see `refused.ts`), and with {@link DynamoDbStoreError} otherwise.
    *
    * @example
    * ```ts
@@ -1016,6 +1018,9 @@ export class DynamoDbStateStore implements StateStore {
       const unknown = err instanceof DynamoDbStoreError && err.outcome === 'unknown';
       if (!inline && !unknown) await this.#deleteLog(token, logParts.length).catch(() => undefined);
       if (err instanceof StaleCheckpointError || err instanceof DynamoDbStoreError) throw err;
+      // Before the commit point nothing was written: a key or item DynamoDB refuses is the data's.
+      const refused = refusedByDynamoDb(err);
+      if (refused) throw refused;
       throw new DynamoDbStoreError(
         `${where} failed before its commit point; nothing was written: ${messageOf(err)}`,
         'not-committed',
@@ -1426,6 +1431,9 @@ export class DynamoDbStateStore implements StateStore {
         // response cannot commit twice.
         reasons = await transactWrite(this.#client, items, randomUUID());
       } catch (err) {
+        // Refused before executing anything: the outcome is known (nothing was written).
+        const refused = refusedByDynamoDb(err);
+        if (refused) throw refused;
         this.#rememberUncertain(token, shardId, prepared.digest);
         throw new DynamoDbStoreError(
           `${where}: the outcome of its commit point is unknown (${messageOf(err)}); ` +
@@ -1435,6 +1443,14 @@ export class DynamoDbStateStore implements StateStore {
         );
       }
       if (reasons === null) return { kind: 'committed', clock, big: new Set([...meta.big, ...newBig]) };
+      // A request DynamoDB refuses is refused again: not a conflict to wait out.
+      const invalid = reasons.find((r) => r.code === 'ValidationError');
+      if (invalid) {
+        const why = { name: 'ValidationError', message: invalid.message ?? 'ValidationError' };
+        throw (
+          refusedByDynamoDb(why) ?? new Error(`${where}: DynamoDB refused the commit point: ${why.message}`)
+        );
+      }
       // The checkpoint moved (read again: fencing decides) or the clock moved (another shard committed).
       if (reasons[0]?.code !== 'ConditionalCheckFailed') await backOff(this.#commitPolicy(), attempt);
     }
