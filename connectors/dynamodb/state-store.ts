@@ -81,8 +81,8 @@
  *   moves to a child shard after a reshard keeps the newest row. `META` is written by every commit of
  *   every shard: fine for dozens of commits per second, a hot item beyond.
  *
- * Throttled batch items are retried with bounded, jittered back-off; throttling and network errors by
- * the SDK (`maxAttempts`, request timeouts: see {@link createDynamoDbClient}).
+ * Throttled batch items and conflicting transactions are retried with the project's `RetryPolicy`
+ * (bounded, full jitter; the `retry` option's bounds); throttling and network errors by the SDK (`maxAttempts`, request timeouts: see {@link createDynamoDbClient}).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -109,6 +109,8 @@ import {
   type StoredState,
   type UndeliveredNotification,
 } from '../../pipeline/ports.js';
+import type { RetryPolicy } from '../../pipeline/retry.js';
+import { backOff } from '../store-retry.js';
 import { createDynamoDbClient, type DynamoDbClientOptions } from './client.js';
 import {
   attrB,
@@ -142,7 +144,6 @@ import {
 } from './codec.js';
 import { refusedByDynamoDb } from './refused.js';
 import {
-  backOff,
   batchGetAll,
   batchWriteAll,
   type CancellationReason,
@@ -150,6 +151,7 @@ import {
   DEFAULT_RETRY_POLICY,
   type DynamoDbRetryPolicy,
   DynamoDbUnprocessedError,
+  dynamoDbRetryPolicy,
   itemBytes,
   mapLimit,
   queryAll,
@@ -195,7 +197,11 @@ export interface DynamoDbStateStoreOptions extends DynamoDbClientOptions {
   appliedEventTtlSeconds?: number;
   /** Requests in flight per commit or read (default 16). */
   concurrency?: number;
-  /** Retries of unprocessed batch items and conflicting transactions. */
+  /**
+   * Bounds of the retries of unprocessed batch items and conflicting transactions (default
+   * {@link DEFAULT_RETRY_POLICY}: 8 tries, 50 ms doubling to 2 s); the waits are the project's
+   * `RetryPolicy` (full jitter) with these bounds.
+   */
   retry?: Partial<DynamoDbRetryPolicy>;
   /** The clock for `updatedAt`/`createdAt` and TTL (default `Date.now`). */
   now?: () => number;
@@ -254,6 +260,12 @@ const LOG_INLINE_MAX = 64 * 1024;
 const TRANSACTION_BYTES = 3_500_000;
 /** Commit-point tries while other commits keep moving the clock. */
 const COMMIT_POINT_ATTEMPTS = 40;
+/** Waits between commit-point tries while other shards' commits move the clock: 10 ms doubling to 0.5 s. */
+const COMMIT_POINT_POLICY = dynamoDbRetryPolicy({
+  attempts: COMMIT_POINT_ATTEMPTS,
+  baseDelayMs: 10,
+  maxDelayMs: 500,
+});
 /** Reads tried while commits keep landing during them. */
 const READ_ATTEMPTS = 4;
 /** Transaction cancellation codes that a retry may cure. */
@@ -756,7 +768,7 @@ export class DynamoDbStateStore implements StateStore {
   readonly #createTables: boolean;
   readonly #eventTtlSeconds: number;
   readonly #concurrency: number;
-  readonly #retry: DynamoDbRetryPolicy;
+  readonly #retry: RetryPolicy;
   readonly #now: () => number;
   /** Commits of this store whose outcome the caller was told is unknown: token → what they held. */
   readonly #uncertain = new Map<string, { shardId: string; digest: string }>();
@@ -773,7 +785,7 @@ export class DynamoDbStateStore implements StateStore {
     this.#createTables = options.createTables ?? true;
     this.#eventTtlSeconds = options.appliedEventTtlSeconds ?? DEFAULT_APPLIED_EVENT_TTL_SECONDS;
     this.#concurrency = Math.max(1, options.concurrency ?? 16);
-    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.#retry = dynamoDbRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...options.retry });
     this.#now = options.now ?? Date.now;
   }
 
@@ -1452,16 +1464,12 @@ export class DynamoDbStateStore implements StateStore {
         );
       }
       // The checkpoint moved (read again: fencing decides) or the clock moved (another shard committed).
-      if (reasons[0]?.code !== 'ConditionalCheckFailed') await backOff(this.#commitPolicy(), attempt);
+      if (reasons[0]?.code !== 'ConditionalCheckFailed') await backOff(COMMIT_POINT_POLICY, attempt);
     }
     throw new DynamoDbStoreError(
       `${where} failed: other commits kept moving the commit clock through ${COMMIT_POINT_ATTEMPTS} tries; nothing was written`,
       'not-committed',
     );
-  }
-
-  #commitPolicy(): DynamoDbRetryPolicy {
-    return { attempts: COMMIT_POINT_ATTEMPTS, baseDelayMs: 10, maxDelayMs: 500 };
   }
 
   /** Completes a commit that passed its commit point, from its log (idempotent; anyone may). */
@@ -1750,7 +1758,7 @@ export class DynamoDbStateStore implements StateStore {
           remaining = remaining.filter((_, i) => !failed.has(i));
           continue;
         }
-        if (attempt >= this.#retry.attempts) {
+        if (attempt >= this.#retry.maxAttempts) {
           throw new DynamoDbUnprocessedError(
             `DynamoDB kept cancelling a transaction of ${remaining.length} row writes (${[...new Set(reasons.map((r) => r.code))].join(', ')}) through ${attempt} tries`,
           );
@@ -1820,7 +1828,7 @@ export class DynamoDbStateStore implements StateStore {
         ) {
           throw err;
         }
-        if (attempt >= this.#retry.attempts) {
+        if (attempt >= this.#retry.maxAttempts) {
           throw new DynamoDbUnprocessedError(`the row ${pk} kept changing while its forget list was merged`);
         }
       }
@@ -1848,7 +1856,7 @@ export class DynamoDbStateStore implements StateStore {
       if (code !== 'ConditionalCheckFailed' && !RETRYABLE_CODES.has(code)) {
         throw new Error(`DynamoDB refused a row write: ${code}`);
       }
-      if (attempt >= this.#retry.attempts) {
+      if (attempt >= this.#retry.maxAttempts) {
         throw new DynamoDbUnprocessedError(`the row ${pk} kept changing while its forget list was merged`);
       }
       if (code !== 'ConditionalCheckFailed') await backOff(this.#retry, attempt);

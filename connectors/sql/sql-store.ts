@@ -17,6 +17,7 @@ import type {
   StoredState,
   UndeliveredNotification,
 } from '../../pipeline/ports.js';
+import type { RetryPolicy } from '../../pipeline/retry.js';
 import { migrateStoreToLatest } from './migrations.js';
 import { refusedBySqlStore } from './refused.js';
 import type { Database, SqlDialect } from './schema.js';
@@ -29,7 +30,13 @@ import {
   listUndelivered,
 } from './sql-inspect.js';
 import { readAll, readCheckpoint, readSeries, readValues } from './sql-read.js';
-import { DEFAULT_CONFLICT_RETRIES, fence, retryConflicts, runTransaction } from './sql-transaction.js';
+import {
+  conflictRetryPolicy,
+  DEFAULT_CONFLICT_RETRIES,
+  fence,
+  retryConflicts,
+  runTransaction,
+} from './sql-transaction.js';
 import {
   BatchWriter,
   batchRows,
@@ -61,8 +68,9 @@ export interface SqlStateStoreOptions {
   /** The clock for `updated_at`/`created_at` columns (default `Date.now`). */
   now?: () => number;
   /**
-   * MySQL: how many times a commit is run again, at once, when InnoDB aborted it as a deadlock victim
-   * or a snapshot conflict (default {@link DEFAULT_CONFLICT_RETRIES}); see `isTransactionConflict`.
+   * MySQL: how many times a commit is run again, after a wait of a few milliseconds (the project's
+   * `RetryPolicy`: full jitter, capped at 32 ms), when InnoDB aborted it as a deadlock victim or a
+   * snapshot conflict (default {@link DEFAULT_CONFLICT_RETRIES}); see `isTransactionConflict`.
    * SQLite has one writer at a time and never needs it.
    */
   conflictRetries?: number;
@@ -100,7 +108,7 @@ export class SqlStateStore implements StateStore {
   readonly #db: Kysely<Database>;
   readonly #writer: BatchWriter;
   readonly #now: () => number;
-  readonly #conflictRetries: number;
+  readonly #conflictPolicy: RetryPolicy;
   #state: 'new' | 'open' | 'closed' = 'new';
 
   constructor(db: Kysely<Database>, options: SqlStateStoreOptions) {
@@ -119,7 +127,11 @@ export class SqlStateStore implements StateStore {
       options.maxStatementBytes ?? DEFAULT_MAX_STATEMENT_BYTES,
     );
     this.#now = options.now ?? Date.now;
-    this.#conflictRetries = options.conflictRetries ?? DEFAULT_CONFLICT_RETRIES;
+    const retries = options.conflictRetries ?? DEFAULT_CONFLICT_RETRIES;
+    if (!Number.isInteger(retries) || retries < 0) {
+      throw new RangeError(`conflictRetries must be an integer ≥ 0, got ${retries}`);
+    }
+    this.#conflictPolicy = conflictRetryPolicy(retries);
   }
 
   /**
@@ -207,7 +219,7 @@ export class SqlStateStore implements StateStore {
     const db = this.#openDb();
     const rows = batchRows(batch, this.#now());
     try {
-      await retryConflicts(this.dialect, this.#conflictRetries, () =>
+      await retryConflicts(this.dialect, this.#conflictPolicy, () =>
         runTransaction(db, this.dialect, async (trx) => {
           await fence(trx, this.dialect, batch.shardId, batch.expectedCheckpoint);
           await this.#writer.write(trx, rows, batch.forgetEventsBefore);

@@ -5,6 +5,8 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { ExtendedSequenceNumber } from '../../pipeline/lifecycle.js';
 import { StaleCheckpointError } from '../../pipeline/ports.js';
+import { RetryPolicy } from '../../pipeline/retry.js';
+import { retryStoreOperation } from '../store-retry.js';
 import type { Database, SqlDialect } from './schema.js';
 import { keepRollbackError } from './store-error.js';
 
@@ -125,29 +127,49 @@ export async function fence(
 }
 
 /**
- * Runs `transaction` and, on MySQL, runs it again up to `retries` times when InnoDB aborted it as a
- * deadlock victim or snapshot conflict ({@link isTransactionConflict}): it was rolled back whole, so
- * running it again is safe; with fencing, the second run then sees the winner's checkpoint and
- * reports StaleCheckpointError, which is what the loser of the race must get.
+ * The upper bound of the wait before the first re-run of a transaction that lost a race: a few
+ * milliseconds, jittered, so that two retrying workers do not collide again in step.
+ */
+const CONFLICT_BASE_DELAY_MS = 12;
+/** The largest wait between re-runs (what the third re-run waited at most before the one policy). */
+const CONFLICT_MAX_DELAY_MS = 32;
+
+/**
+ * The retry policy of a commit that lost a race: `retries` re-runs after the first attempt, waits
+ * uniform in [0, min(32, 12 · 2^(n−1))) ms, and only {@link isTransactionConflict} errors retried.
  *
  * @example
  * ```ts
- * await retryConflicts('mysql', DEFAULT_CONFLICT_RETRIES, () => runTransaction(db, 'mysql', body));
+ * const policy = conflictRetryPolicy(DEFAULT_CONFLICT_RETRIES); // 4 attempts in all
+ * ```
+ */
+export function conflictRetryPolicy(retries: number): RetryPolicy {
+  return new RetryPolicy({
+    maxAttempts: retries + 1,
+    baseDelayMs: CONFLICT_BASE_DELAY_MS,
+    maxDelayMs: CONFLICT_MAX_DELAY_MS,
+    classify: (error) => (isTransactionConflict(error) ? 'transient' : 'permanent'),
+  });
+}
+
+/**
+ * Runs `transaction` and, on MySQL, runs it again under `policy` ({@link conflictRetryPolicy}) when
+ * InnoDB aborted it as a deadlock victim or snapshot conflict: it was rolled back whole, so running it
+ * again is safe; with fencing, the second run then sees the winner's checkpoint and reports
+ * StaleCheckpointError, which is what the loser of the race must get. Rejects with the transaction's
+ * own last error.
+ *
+ * @example
+ * ```ts
+ * await retryConflicts('mysql', conflictRetryPolicy(3), () => runTransaction(db, 'mysql', body));
  * ```
  */
 export async function retryConflicts(
   dialect: SqlDialect,
-  retries: number,
+  policy: RetryPolicy,
   transaction: () => Promise<void>,
 ): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await transaction();
-      return;
-    } catch (error) {
-      if (dialect !== 'mysql' || attempt >= retries || !isTransactionConflict(error)) throw error;
-      // A few milliseconds, jittered, so that two retrying workers do not collide again in step.
-      await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 10 * (attempt + 1)));
-    }
-  }
+  // SQLite has one writer at a time: no race to lose.
+  if (dialect !== 'mysql') return transaction();
+  return retryStoreOperation(policy, 'state store commit', transaction);
 }
