@@ -161,6 +161,26 @@ describe('MySQL store on MariaDB: data the server refuses', () => {
     });
   }
 
+  it('a server not in strict mode (sql_mode empty) refuses the same: the store sets strict mode on its sessions', async () => {
+    const db = mariadb();
+    await db.exec("set global sql_mode = ''");
+    try {
+      const store = await fresh(); // new connections: they start with the empty global mode
+      const failure = await store.commit(batch({ series: [seriesRow('S'.repeat(192), 'WH-1')] })).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(failure).toBeInstanceOf(StoreRefusedError);
+      expect((failure as Error).message).toMatch(/Data too long for column 'sku'/);
+      // Not cut to 191 characters and stored.
+      expect((await store.load()).series).toEqual([]);
+    } finally {
+      await db.exec(
+        "set global sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION'",
+      );
+    }
+  });
+
   it('a 191-character SKU of 4-byte characters is not refused (the column holds characters, not bytes)', async () => {
     const store = await fresh();
     await store.commit(batch({ series: [seriesRow('😀'.repeat(191), 'WH-1')] }));
