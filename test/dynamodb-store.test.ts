@@ -381,6 +381,9 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
       values: [{ key: 'router/shard-0', value: 'r5' }],
       appliedEvents: events(40, 'first'),
       anomalies: [anomaly('first')],
+      // A log that carries these is version 2: the reader rolls it forward whole.
+      deadLetters: [deadLetter('4', { code: 'future_event', disposition: 'quarantine' })],
+      undelivered: [undelivered('ops', 'n-first')],
     });
     const started = Date.now();
     const failure = await a.commit(first).catch((err: unknown) => err);
@@ -397,6 +400,8 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     expect(state.values).toEqual([{ key: 'router/shard-0', value: 'r5' }]);
     expect(state.recentEvents).toHaveLength(40);
     expect((await b.listAnomalies()).map((x) => x.id)).toEqual(['first']);
+    expect(await b.listDeadLetters()).toEqual(first.deadLetters);
+    expect(await b.listUndelivered()).toEqual(first.undelivered);
     expect(await pendingShards(a)).toEqual([]);
 
     // The worker retries the same batch: done, not "stale". Another batch on the same expectation is stale.
