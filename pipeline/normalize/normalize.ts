@@ -332,7 +332,9 @@ export function createNormalizer(options: NormalizerOptions = {}): Normalizer {
               record,
               shardId,
               'future_event',
-              `event time ${new Date(t).toISOString()} is ${describeSpan(t - record.approximateArrivalTimestamp)} after the record reached the stream (${new Date(record.approximateArrivalTimestamp).toISOString()}); at most ${describeSpan(maxFutureSkewMs)} is accepted (maxFutureSkewMs)`,
+              // Said without the arrival time (it is the dead letter's arrivalTimestamp), so that the
+              // reason depends on the record alone, whenever it is read.
+              `event time ${new Date(t).toISOString()} is more than ${describeSpan(maxFutureSkewMs)} after the record reached the stream (limits.maxFutureSkewMs): a record cannot be put on a stream before it happened`,
             );
           }
         }
