@@ -8,6 +8,7 @@ import {
   AlertRouter,
   type AlertSink,
   createNormalizer,
+  type DeadLetterSink,
   type EngineOptions,
   InventoryEngine,
   type RunConfig,
@@ -30,6 +31,8 @@ export interface EngineParts {
   countModel?: CountModel;
   /** Per-series metrics sinks (the configuration's `metricsSinks`, built by the caller). */
   seriesSinks?: readonly SeriesMetricsSink[];
+  /** Where dead letters go besides the store (`deadLetters.path`, built by the caller). */
+  deadLetterSinks?: readonly DeadLetterSink[];
   onRetry?: EngineOptions['onRetry'];
   onRecovered?: EngineOptions['onRecovered'];
   onBatch?: EngineOptions['onBatch'];
@@ -65,6 +68,7 @@ export function createEngineFromConfig(config: RunConfig, parts: EngineParts): I
     outOfWindow: config.limits.outOfWindow,
     models: { countModel: parts.countModel },
     ...(parts.seriesSinks ? { seriesSinks: parts.seriesSinks } : {}),
+    ...(parts.deadLetterSinks ? { deadLetterSinks: parts.deadLetterSinks } : {}),
     ...(parts.onRetry ? { onRetry: parts.onRetry } : {}),
     ...(parts.onRecovered ? { onRecovered: parts.onRecovered } : {}),
     ...(parts.signal ? { signal: parts.signal } : {}),

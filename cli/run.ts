@@ -2,7 +2,11 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { createKinesisSource } from '../connectors/kinesis/from-config.js';
-import { createSeriesMetricsSinkFromConfig, createSinkFromConfig } from '../connectors/sinks/index.js';
+import {
+  createSeriesMetricsSinkFromConfig,
+  createSinkFromConfig,
+  NdjsonDeadLetterFile,
+} from '../connectors/sinks/index.js';
 import { createLocalSource } from '../connectors/sources/index.js';
 import { createStoreFromConfig, describeStore } from '../connectors/stores.js';
 import { type CountModel, loadCountModel } from '../pipeline/detect/count-model.js';
@@ -109,10 +113,19 @@ export const runCommand: Command = {
     const named = (what: string): string =>
       what === 'state store' ? `state store ${describeStore(config.store)}` : what;
     const seriesSinks = config.metricsSinks.map((m) => createSeriesMetricsSinkFromConfig(m));
+    let deadLetterFile: NdjsonDeadLetterFile | undefined;
+    if (config.deadLetters.path !== undefined) {
+      try {
+        deadLetterFile = await NdjsonDeadLetterFile.open(config.deadLetters.path);
+      } catch (err) {
+        throw new UsageError(err instanceof Error ? err.message : String(err));
+      }
+    }
     const engine = createEngineFromConfig(config, {
       store,
       sinks,
       seriesSinks,
+      ...(deadLetterFile ? { deadLetterSinks: [deadLetterFile] } : {}),
       countModel,
       signal: shutdown.abandoning,
       onRetry: (what, attempt, error) => {
@@ -152,6 +165,7 @@ export const runCommand: Command = {
             loadCheckpoint: (shardId) => store.loadCheckpoint(shardId),
             metrics,
             log,
+            health,
           })
         : createLocalSource(config.source, {
             batch: config.batch,
@@ -177,7 +191,11 @@ export const runCommand: Command = {
     } finally {
       ready = false;
       shutdown.dispose();
-      await Promise.allSettled([...sinks.values(), ...seriesSinks].map((s) => s.close()));
+      await Promise.allSettled(
+        [...sinks.values(), ...seriesSinks, ...(deadLetterFile ? [deadLetterFile] : [])].map((s) =>
+          s.close(),
+        ),
+      );
       await store.close();
       await http?.close();
     }

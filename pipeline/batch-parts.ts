@@ -7,7 +7,12 @@ import type { RoutedNotification } from './alert-delivery.js';
 import type { BatchReport, RecordNormalizer } from './engine-options.js';
 import { type InventoryEventKind, partitionKeyOf } from './events.js';
 import type { ProcessRecordsInput, StreamRecord } from './lifecycle.js';
-import type { DeadLetter, StoreRefusedError, UndeliveredNotification } from './ports.js';
+import {
+  type DeadLetter,
+  deadLetterOf,
+  type StoreRefusedError,
+  type UndeliveredNotification,
+} from './ports.js';
 import { comparePositions } from './positions.js';
 
 /**
@@ -44,16 +49,12 @@ export function expiredDeadLetter(
   windowMs: number,
 ): DeadLetter {
   const hours = (ms: number): string => `${Math.round((ms / 3_600_000) * 10) / 10} h`;
-  return {
+  return deadLetterOf(
+    record,
     shardId,
-    sequenceNumber: record.sequenceNumber,
-    subSequenceNumber: record.subSequenceNumber,
-    partitionKey: record.partitionKey,
-    arrivalTimestamp: record.approximateArrivalTimestamp,
-    code: 'expired_event',
-    reason: `event time ${new Date(occurredAt).toISOString()} is ${hours(watermark - occurredAt)} behind the shard's event time (${new Date(watermark).toISOString()}), beyond the ${hours(windowMs)} duplicate window (detection.duplicateWindowHours): a repeat that old could no longer be recognised`,
-    data: record.data,
-  };
+    'expired_event',
+    `event time ${new Date(occurredAt).toISOString()} is ${hours(watermark - occurredAt)} behind the shard's event time (${new Date(watermark).toISOString()}), beyond the ${hours(windowMs)} duplicate window (detection.duplicateWindowHours): a repeat that old could no longer be recognised`,
+  );
 }
 
 /** An observer's call: whatever it throws is ignored (hooks observe, they do not steer). */
@@ -77,16 +78,7 @@ export function delivered(
 
 /** The dead letter of a record whose data the store refused. */
 export function refusedDeadLetter(record: StreamRecord, shardId: string, err: StoreRefusedError): DeadLetter {
-  return {
-    shardId,
-    sequenceNumber: record.sequenceNumber,
-    subSequenceNumber: record.subSequenceNumber,
-    partitionKey: record.partitionKey,
-    arrivalTimestamp: record.approximateArrivalTimestamp,
-    code: 'store_refused',
-    reason: err.message,
-    data: record.data,
-  };
+  return deadLetterOf(record, shardId, 'store_refused', err.message);
 }
 
 /** A batch cut in two at its middle record; each dead letter goes with the half its position falls in. */

@@ -9,6 +9,7 @@ import type {
   AlertSink,
   Anomaly,
   DeadLetter,
+  DeadLetterSink,
   SeriesMetricsSink,
   StateStore,
   UndeliveredNotification,
@@ -79,6 +80,11 @@ export interface EngineOptions {
    * batch commits, retried like alert sinks (a failure holds the checkpoint back).
    */
   seriesSinks?: readonly SeriesMetricsSink[];
+  /**
+   * Where dead letters go besides the store (an NDJSON file): each batch's dead letters are written to
+   * them before the batch commits, retried like the store (a failure holds the checkpoint back).
+   */
+  deadLetterSinks?: readonly DeadLetterSink[];
   /**
    * What happens to a valid record whose event time lies outside the window (`future_event`,
    * `expired_event`): `dead-letter` (default) or `quarantine` (kept the same way, counted apart, to be

@@ -144,6 +144,23 @@ describe('a sink that refuses for good', () => {
   });
 });
 
+describe('a sink that asks to be called back later', () => {
+  it('is not retried before its Retry-After', async () => {
+    const store = new MemoryStateStore();
+    const sink = new Sink();
+    let refusals = 2;
+    sink.refuse = () =>
+      refusals-- > 0 ? Object.assign(new Error('HTTP 429'), { status: 429, retryAfterMs: 7_000 }) : null;
+    const waits: number[] = [];
+    const e = engine(store, sink, { sleep: async (ms) => void waits.push(ms) });
+    await e.start();
+    await e.processBatch(batch(alarming()));
+    expect(waits).toHaveLength(2);
+    for (const ms of waits) expect(ms).toBeGreaterThanOrEqual(7_000);
+    expect(sink.accepted.length).toBeGreaterThan(0);
+  });
+});
+
 describe('a store that refuses a row', () => {
   it('dead-letters the record that carries it, with the store reason, and commits everything else', async () => {
     const store = new MemoryStateStore();

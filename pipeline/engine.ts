@@ -509,6 +509,8 @@ export class InventoryEngine {
     try {
       const out = await policy.run(what, task, {
         signal: this.o.signal,
+        // A sink that was told when to come back (Retry-After) is not asked sooner.
+        retryAfterMs: retryAfterOf,
         onRetry: (a) => {
           failures = a.attempt;
           observe(() => this.o.onRetry?.(what, a.attempt, a.error));
@@ -571,14 +573,16 @@ export class InventoryEngine {
       undelivered,
     };
     try {
-      if (series.length > 0) {
-        // Metrics rows are retried whatever the error (they cannot be parked): the checkpoint waits.
-        await Promise.all(
-          (this.o.seriesSinks ?? []).map((sink) =>
-            this.retry(`metrics sink ${sink.name}`, () => sink.write(series)),
-          ),
-        );
-      }
+      // Metrics rows and dead-letter copies are retried whatever the error (they cannot be parked):
+      // the checkpoint waits.
+      await Promise.all([
+        ...(series.length === 0 ? [] : (this.o.seriesSinks ?? [])).map((sink) =>
+          this.retry(`metrics sink ${sink.name}`, () => sink.write(series)),
+        ),
+        ...(deadLetters.length === 0 ? [] : (this.o.deadLetterSinks ?? [])).map((sink) =>
+          this.retry(`dead-letter sink ${sink.name}`, () => sink.write(deadLetters)),
+        ),
+      ]);
       let outcomeUnknown = false;
       await this.retry('state store', async () => {
         try {
@@ -606,6 +610,12 @@ export class InventoryEngine {
     for (const e of appliedEvents) ctx.recent.add(e.eventId, e.occurredAt);
     if (forgetEventsBefore !== undefined) ctx.recent.forgetBefore(forgetEventsBefore);
   }
+}
+
+/** The wait an error says the other side asked for (`SinkDeliveryError.retryAfterMs`), if any. */
+function retryAfterOf(error: unknown): number | undefined {
+  const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 /** Detector memory of a series never seen. */

@@ -32,6 +32,14 @@ function withCode(err: unknown, depth = 0): CauseShape | undefined {
   return typeof e.code === 'string' && e.code !== '' ? e : undefined;
 }
 
+/** The message of the innermost error of a `cause` chain that has one. */
+function deepestMessage(err: unknown, depth = 0): string | undefined {
+  if (err === undefined || depth > 8) return undefined;
+  const e = asShape(err);
+  const own = typeof e.message === 'string' && e.message !== '' ? e.message : undefined;
+  return deepestMessage(e.cause, depth + 1) ?? own;
+}
+
 /**
  * `Name: message`, then the system code and where it happened when a cause carries one and the
  * message does not already say it, e.g. `fetch failed: ECONNREFUSED 127.0.0.1:9 (connect)`. Control
@@ -69,6 +77,10 @@ export function describeCause(err: unknown): string {
     }
   } else if (coded === e && !text.includes(String(e.code))) {
     text = `${text} (${String(e.code)})`;
+  } else if (coded === undefined) {
+    // No system code anywhere (undici's `fetch failed` over `bad port`): the deepest message says most.
+    const inner = deepestMessage(e.cause);
+    if (inner !== undefined && !text.includes(inner)) text = `${text}: ${inner}`;
   }
   const clean = text.replace(/\p{Cc}/gu, ' ');
   return clean.length > 300 ? `${clean.slice(0, 299)}…` : clean;

@@ -3,7 +3,7 @@
  * `connectors/` implements them (SQLite, MySQL, DynamoDB; console, file, webhook, SNS, Slack, email);
  * the pipeline never imports an SDK.
  */
-import type { ExtendedSequenceNumber } from './lifecycle.js';
+import type { ExtendedSequenceNumber, StreamRecord } from './lifecycle.js';
 
 // ---- anomalies and alerts ----------------------------------------------------------------------
 
@@ -125,6 +125,32 @@ export interface DeadLetter {
    * replayed; counted as quarantined, not as a dead letter. Absent means `dead_letter`.
    */
   disposition?: 'dead_letter' | 'quarantine';
+}
+
+/**
+ * The dead letter of a stream record: its bytes and position, with a code and a reason.
+ *
+ * @example
+ * ```ts
+ * const d = deadLetterOf(record, 'shardId-000000000000', 'schema', 'QTY: expected a finite number, got "n/a"');
+ * ```
+ */
+export function deadLetterOf(
+  record: StreamRecord,
+  shardId: string,
+  code: string,
+  reason: string,
+): DeadLetter {
+  return {
+    shardId,
+    sequenceNumber: record.sequenceNumber,
+    subSequenceNumber: record.subSequenceNumber,
+    partitionKey: record.partitionKey,
+    arrivalTimestamp: record.approximateArrivalTimestamp,
+    code,
+    reason,
+    data: record.data,
+  };
 }
 
 /**
@@ -276,6 +302,23 @@ export interface StateStore {
   loadValues(keys: readonly string[]): Promise<Array<{ key: string; value: string }>>;
   loadCheckpoint(shardId: string): Promise<ExtendedSequenceNumber | null>;
   commit(batch: BatchCommit): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A second home for dead letters besides the store (`deadLetters.path`: an NDJSON file): given each
+ * batch's dead letters before the batch commits, retried like the store (a failure holds the
+ * checkpoint back), so that it holds every dead letter the store holds. Writes must be idempotent: a
+ * batch replayed after a crash gives the same dead letters again.
+ *
+ * @example
+ * ```ts
+ * const sink: DeadLetterSink = { name: 'file', write: async (letters) => appendAll(letters), close: async () => {} };
+ * ```
+ */
+export interface DeadLetterSink {
+  readonly name: string;
+  write(letters: readonly DeadLetter[]): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -172,4 +172,12 @@ describe('describeCause', () => {
     );
     expect(describeCause(new Error('a\nb'))).toBe('a b');
   });
+
+  it('adds the innermost message when no error of the chain has a code', () => {
+    const badPort = new TypeError('fetch failed', { cause: new Error('bad port') });
+    expect(describeCause(badPort)).toBe('fetch failed: bad port');
+    expect(describeCause(new Error('write failed: disk', { cause: new Error('disk') }))).toBe(
+      'write failed: disk',
+    );
+  });
 });

@@ -6,11 +6,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  type AttributeValue,
   DeleteTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   ScanCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DynamoDbItem } from '../connectors/dynamodb/codec.js';
@@ -21,12 +24,27 @@ import {
   type DynamoDbStateStoreOptions,
   DynamoDbStoreError,
 } from '../connectors/dynamodb/index.js';
+import { refusedByDynamoDb } from '../connectors/dynamodb/refused.js';
 import { createStoreFromConfig, describeStore } from '../connectors/stores.js';
 import { loadRunConfig } from '../pipeline/config/load.js';
 import type { ExtendedSequenceNumber } from '../pipeline/lifecycle.js';
-import { type BatchCommit, type SeriesRow, StaleCheckpointError } from '../pipeline/ports.js';
+import {
+  type BatchCommit,
+  type SeriesRow,
+  StaleCheckpointError,
+  StoreRefusedError,
+} from '../pipeline/ports.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './servers/dynamodb-local.js';
-import { anomaly, at, batch, deadLetter, seriesRow, stateStoreContract, T0 } from './store-contract.js';
+import {
+  anomaly,
+  at,
+  batch,
+  deadLetter,
+  seriesRow,
+  stateStoreContract,
+  T0,
+  undelivered,
+} from './store-contract.js';
 
 const region = 'us-east-1';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -191,6 +209,127 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     expect(await store.loadValues(['random'])).toEqual([{ key: 'random', value: 'small' }]);
   });
 
+  it('keeps undelivered notifications in the audit table (U#, in parts when large) and dispositions as an attribute', async () => {
+    const store = await open();
+    // Random text gzip cannot shrink: the payload needs parts.
+    const big = undelivered('ops-webhook', 'n-big', { reason: randomBytes(450_000).toString('base64') });
+    const small = undelivered('pager', 'n-small');
+    await store.commit(
+      batch({
+        deadLetters: [deadLetter('1'), deadLetter('2', { code: 'future_event', disposition: 'quarantine' })],
+        undelivered: [big, small],
+      }),
+    );
+    const sortById = (a: { notification: { id: string } }, b: { notification: { id: string } }) =>
+      a.notification.id < b.notification.id ? -1 : 1;
+    expect((await store.listUndelivered()).sort(sortById)).toEqual([big, small]);
+    const audit = await rawItems(store.auditTableName);
+    const heads = audit.filter((i) => i.pk?.S?.startsWith('U#') && i.p === undefined);
+    expect(heads.map((i) => [i.receiver?.S, i.notificationId?.S, i.shardId?.S]).sort()).toEqual([
+      ['ops-webhook', 'n-big', 'shard-0'],
+      ['pager', 'n-small', 'shard-0'],
+    ]);
+    expect(heads.map((i) => i.sk?.S).sort()).toEqual(['["ops-webhook","n-big"]', '["pager","n-small"]']);
+    expect(audit.filter((i) => i.pk?.S?.startsWith('U#') && i.p !== undefined).length).toBeGreaterThan(1);
+    // Undelivered notifications are not dead letters.
+    expect(await store.countDeadLetters()).toBe(2);
+
+    const letters = audit.filter((i) => i.pk?.S?.startsWith('DL#'));
+    expect(letters.map((i) => [i.sequenceNumber?.S, i.disposition?.S]).sort()).toEqual([
+      ['1', 'dead_letter'],
+      ['2', 'quarantine'],
+    ]);
+    // An item written before dispositions existed has no such attribute: a dead letter.
+    const first = letters.find((i) => i.sequenceNumber?.S === '1') as DynamoDbItem;
+    await client.send(
+      new UpdateItemCommand({
+        TableName: store.auditTableName,
+        Key: { pk: first.pk as AttributeValue, sk: first.sk as AttributeValue },
+        UpdateExpression: 'REMOVE disposition',
+      }),
+    );
+    expect((await store.listDeadLetters()).map((d) => [d.sequenceNumber, d.disposition])).toEqual([
+      ['1', undefined],
+      ['2', 'quarantine'],
+    ]);
+  });
+
+  it('refuses a key DynamoDB cannot take as StoreRefusedError before the commit point, writing nothing', async () => {
+    const store = await open();
+    await store.commit(batch({ checkpoint: at('1'), series: [seriesRow('SKU-1', 'WH-1')] }));
+    const before = { state: await store.load(), audit: await rawItems(store.auditTableName) };
+    // 400 characters pass validation (≤ 1,024), but as UTF-8 they are 1,200 bytes: more than a sort
+    // key (the shard's checkpoint item) may hold. Payloads are split and long key parts hashed, so this
+    // is what DynamoDB can still refuse.
+    const shardId = '€'.repeat(400);
+    const failure = await store
+      .commit(
+        batch({
+          shardId,
+          series: [seriesRow('SKU-2', 'WH-1')],
+          deadLetters: [deadLetter('5', { shardId })],
+          undelivered: [undelivered('ops', 'n-1', { shardId })],
+        }),
+      )
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(failure).toBeInstanceOf(StoreRefusedError);
+    expect(failure).toMatchObject({ store: 'dynamodb', retryable: false });
+    expect((failure as Error).message).toMatch(
+      // DynamoDB Local's words; AWS says "…Aggregated size of all range keys has exceeded…".
+      /^dynamodb state store refused the batch: Hash primary key values must be under 2048 bytes, and range primary key values must be under 1024 bytes \(ValidationException\)$/,
+    );
+    expect(await store.load()).toEqual(before.state);
+    expect(await rawItems(store.auditTableName)).toEqual(before.audit);
+    expect(await pendingShards(store)).toEqual([]);
+    await store.commit(batch({ checkpoint: at('2'), series: [seriesRow('SKU-2', 'WH-1')] }));
+    expect(await store.loadCheckpoint('shard-0')).toEqual(at('2'));
+  });
+
+  it('maps exactly the size refusals DynamoDB Local gives, not its other validation errors', async () => {
+    const store = await open();
+    const failureOf = (request: Promise<unknown>) =>
+      request.then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    const tooLarge = await failureOf(
+      client.send(
+        new PutItemCommand({
+          TableName: store.auditTableName,
+          Item: { pk: { S: 'x' }, sk: { S: 'y' }, d: { B: new Uint8Array(401 * 1024) } },
+        }),
+      ),
+    );
+    const hashKey = await failureOf(
+      client.send(
+        new GetItemCommand({
+          TableName: store.tableName,
+          Key: { pk: { S: 'k'.repeat(2_049) }, sk: { S: 's' } },
+        }),
+      ),
+    );
+    const rangeKey = await failureOf(
+      client.send(
+        new GetItemCommand({
+          TableName: store.tableName,
+          Key: { pk: { S: 'k' }, sk: { S: 's'.repeat(1_025) } },
+        }),
+      ),
+    );
+    const otherValidation = await failureOf(
+      client.send(new PutItemCommand({ TableName: store.tableName, Item: { pk: { S: 'only a hash key' } } })),
+    );
+    for (const e of [tooLarge, hashKey, rangeKey, otherValidation])
+      expect(e?.name).toBe('ValidationException');
+    expect(refusedByDynamoDb(tooLarge)?.message).toMatch(/Item size has exceeded the maximum allowed size/);
+    expect(refusedByDynamoDb(hashKey)?.message).toMatch(/Hash primary key values must be under 2048 bytes/);
+    expect(refusedByDynamoDb(rangeKey)?.message).toMatch(/range primary key values must be under 1024 bytes/);
+    expect(refusedByDynamoDb(otherValidation)).toBeUndefined();
+  });
+
   it('retries the items a BatchWriteItem leaves unprocessed, with back-off, until every one is written', async () => {
     let calls = 0;
     let leftOver = 0;
@@ -242,6 +381,9 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
       values: [{ key: 'router/shard-0', value: 'r5' }],
       appliedEvents: events(40, 'first'),
       anomalies: [anomaly('first')],
+      // A log that carries these is version 2: the reader rolls it forward whole.
+      deadLetters: [deadLetter('4', { code: 'future_event', disposition: 'quarantine' })],
+      undelivered: [undelivered('ops', 'n-first')],
     });
     const started = Date.now();
     const failure = await a.commit(first).catch((err: unknown) => err);
@@ -258,6 +400,8 @@ describe('DynamoDbStateStore on DynamoDB Local', () => {
     expect(state.values).toEqual([{ key: 'router/shard-0', value: 'r5' }]);
     expect(state.recentEvents).toHaveLength(40);
     expect((await b.listAnomalies()).map((x) => x.id)).toEqual(['first']);
+    expect(await b.listDeadLetters()).toEqual(first.deadLetters);
+    expect(await b.listUndelivered()).toEqual(first.undelivered);
     expect(await pendingShards(a)).toEqual([]);
 
     // The worker retries the same batch: done, not "stale". Another batch on the same expectation is stale.

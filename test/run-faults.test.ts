@@ -100,10 +100,17 @@ function listen(handler: RequestListener): Promise<{ server: Server; port: numbe
 describe('shelfwatch run against a failing webhook', () => {
   it('parks what a webhook refuses for good (410), finishes its input and exits 0', async () => {
     let posts = 0;
+    const refused = new Set<string>();
     const { server, port } = await listen((req, res) => {
       posts++;
-      req.resume();
-      req.on('end', () => res.writeHead(410).end('Gone'));
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        refused.add((JSON.parse(body) as { notification: { id: string } }).notification.id);
+        res.writeHead(410).end('Gone');
+      });
     });
     try {
       const job = run(config('gone', port, await freePort()));
@@ -118,8 +125,18 @@ describe('shelfwatch run against a failing webhook', () => {
       const lines = (
         db.prepare('SELECT sequence_number FROM checkpoints').get() as { sequence_number: string }
       ).sequence_number;
+      const parked = db.prepare('SELECT receiver, reason FROM undelivered_notifications').all() as Array<{
+        receiver: string;
+        reason: string;
+      }>;
       db.close();
       expect(Number(lines)).toBeGreaterThan(100);
+      // Every notification the webhook refused is parked with the reason, once.
+      expect(parked.length).toBe(refused.size);
+      for (const p of parked) {
+        expect(p.receiver).toBe('webhook');
+        expect(p.reason).toContain('410');
+      }
     } finally {
       server.close();
     }

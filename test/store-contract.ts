@@ -4,37 +4,73 @@
  * what a load reads, all of a batch or none of it, a replayed batch changes nothing, checkpoints are
  * per shard, the duplicate window forgets what it is told to — never how a store does it.
  *
- * Dead letters and anomalies are written by `commit` but not read by `load`, so the suite also needs
- * the small read side every store offers for the CLI and audits: {@link StoreInspection}.
+ * Dead letters, anomalies and undelivered notifications are written by `commit` but not read by
+ * `load`, so the suite also needs the small read side every store offers for the CLI and audits:
+ * {@link StoreInspection}.
+ *
+ * A dead letter's `disposition` is read back only when it is `quarantine`: a store returns a dead
+ * letter written as `dead_letter` (or without a disposition) without the field, as the port says
+ * "absent means `dead_letter`".
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExtendedSequenceNumber } from '../pipeline/lifecycle.js';
 import type {
   Anomaly,
-  AppliedEvent,
   BatchCommit,
   DeadLetter,
-  SeriesRow,
   StateStore,
-  StoredState,
+  UndeliveredNotification,
 } from '../pipeline/ports.js';
 import { StaleCheckpointError } from '../pipeline/ports.js';
+import {
+  anomaly,
+  at,
+  batch,
+  byKey,
+  deadLetter,
+  fullBatch,
+  ModelStore,
+  normalDeadLetters,
+  normalState,
+  notification,
+  scenarioArb,
+  seriesRow,
+  snapshot,
+  T0,
+  undelivered,
+  undeliveredKey,
+} from './store-contract-model.js';
+
+// The fixtures, shared with the store-specific tests, as they have always been imported.
+export {
+  anomaly,
+  at,
+  batch,
+  deadLetter,
+  notification,
+  seriesRow,
+  T0,
+  undelivered,
+} from './store-contract-model.js';
 
 /**
- * What the contract reads besides `load()`: dead letters and the anomaly log, in any order.
+ * What the contract reads besides `load()`: dead letters, the anomaly log and the undelivered
+ * (parked) notifications, in any order.
  *
  * @example
  * ```ts
  * const n = await store.countDeadLetters();
  * const letters = await store.listDeadLetters();
  * const anomalies = await store.listAnomalies();
+ * const parked = await store.listUndelivered();
  * ```
  */
 export interface StoreInspection {
   countDeadLetters(): Promise<number>;
+  /** Each with `disposition: 'quarantine'` when it was written so, and without the field otherwise. */
   listDeadLetters(): Promise<DeadLetter[]>;
   listAnomalies(): Promise<Anomaly[]>;
+  listUndelivered(): Promise<UndeliveredNotification[]>;
 }
 
 /**
@@ -68,315 +104,6 @@ export interface StoreContractOptions<S extends InspectableStateStore> {
   /** Runs of the random-batches property (default 40); lower it for slow remote stores. */
   propertyRuns?: number;
 }
-
-// ---- fixtures (shared with the store-specific tests) ---------------------------------------
-
-export const T0 = 1_700_000_000_000;
-
-export const at = (sequenceNumber: string, subSequenceNumber = 0): ExtendedSequenceNumber => ({
-  sequenceNumber,
-  subSequenceNumber,
-});
-
-export function seriesRow(sku: string, warehouse: string, overrides: Partial<SeriesRow> = {}): SeriesRow {
-  return {
-    sku,
-    warehouse,
-    onHand: 12,
-    reserved: 2,
-    inbound: 24,
-    lastCountQuantity: 11,
-    lastCountAt: T0 - 86_400_000,
-    salesVelocity: 0.75,
-    lastEventAt: T0,
-    model: JSON.stringify({ v: 1, sku, warehouse }),
-    ...overrides,
-  };
-}
-
-export function deadLetter(sequenceNumber: string, overrides: Partial<DeadLetter> = {}): DeadLetter {
-  return {
-    shardId: 'shard-0',
-    sequenceNumber,
-    subSequenceNumber: 0,
-    partitionKey: 'SKU-1',
-    arrivalTimestamp: T0,
-    code: 'invalid_json',
-    reason: 'line 1: unexpected end of JSON input',
-    data: new Uint8Array([0x7b, 0x00, 0xff, 0x80, 0x0a]),
-    ...overrides,
-  };
-}
-
-export function anomaly(id: string, overrides: Partial<Anomaly> = {}): Anomaly {
-  return {
-    id,
-    type: 'shrinkage',
-    severity: 'warning',
-    score: 0.875,
-    sku: 'SKU-1',
-    warehouse: 'WH-1',
-    detectedAt: T0,
-    eventIds: ['evt-1', 'evt-2'],
-    detector: 'rule:count-gap',
-    explanation: {
-      summary: 'cycle count 4 is 5 below the book quantity 9',
-      features: [
-        { name: 'count_gap', observed: 4, expected: 9, contribution: 0.8 },
-        { name: 'days_since_count', observed: 7, expected: 7 },
-      ],
-    },
-    ...overrides,
-  };
-}
-
-export function batch(overrides: Partial<BatchCommit> = {}): BatchCommit {
-  return {
-    shardId: 'shard-0',
-    checkpoint: at('1'),
-    series: [],
-    values: [],
-    appliedEvents: [],
-    deadLetters: [],
-    anomalies: [],
-    ...overrides,
-  };
-}
-
-/** A batch that touches every table, for the tests that want "everything". */
-function fullBatch(sequenceNumber: string, tag: string): BatchCommit {
-  return batch({
-    checkpoint: { sequenceNumber, subSequenceNumber: 0 },
-    series: [seriesRow('SKU-1', 'WH-1', { onHand: Number(sequenceNumber) }), seriesRow(`SKU-${tag}`, 'WH-2')],
-    values: [{ key: 'catalog', value: `{"tag":"${tag}"}` }],
-    appliedEvents: [
-      { eventId: `evt-${tag}-1`, occurredAt: T0 + 1, sku: 'SKU-1', warehouse: 'WH-1' },
-      { eventId: `evt-${tag}-2`, occurredAt: T0 + 2, sku: `SKU-${tag}`, warehouse: 'WH-2' },
-    ],
-    deadLetters: [deadLetter(`9${sequenceNumber}`)],
-    anomalies: [anomaly(`anomaly-${tag}`)],
-  });
-}
-
-// ---- normalisation: stores may return rows in any order, and bytes as any Uint8Array -----------
-
-function byKey<T>(rows: readonly T[], key: (row: T) => string): T[] {
-  return [...rows].sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
-}
-
-const seriesKey = (s: { sku: string; warehouse: string }): string => `${s.sku}\u0000${s.warehouse}`;
-const deadLetterKey = (d: DeadLetter): string =>
-  `${d.shardId}\u0000${d.sequenceNumber}\u0000${d.subSequenceNumber}`;
-
-function normalState(state: StoredState): StoredState {
-  return {
-    series: byKey(state.series, seriesKey),
-    values: byKey(state.values, (v) => v.key),
-    recentEvents: byKey(state.recentEvents, (e) => e.eventId),
-  };
-}
-
-function normalDeadLetters(letters: readonly DeadLetter[]): DeadLetter[] {
-  // A Buffer and a Uint8Array with the same bytes are the same dead letter.
-  return byKey(letters, deadLetterKey).map((d) => ({ ...d, data: new Uint8Array(d.data) }));
-}
-
-const SHARDS = ['shard-0', 'shard-1', 'shard-never-seen'];
-
-interface Snapshot {
-  state: StoredState;
-  checkpoints: Record<string, ExtendedSequenceNumber | null>;
-  deadLetters: DeadLetter[];
-  deadLetterCount: number;
-  anomalies: Anomaly[];
-}
-
-async function snapshot(store: InspectableStateStore): Promise<Snapshot> {
-  const checkpoints: Record<string, ExtendedSequenceNumber | null> = {};
-  for (const shard of SHARDS) checkpoints[shard] = await store.loadCheckpoint(shard);
-  return {
-    state: normalState(await store.load()),
-    checkpoints,
-    deadLetters: normalDeadLetters(await store.listDeadLetters()),
-    deadLetterCount: await store.countDeadLetters(),
-    anomalies: byKey(await store.listAnomalies(), (a) => a.id),
-  };
-}
-
-// ---- the in-memory model of the property test --------------------------------------------------
-
-/** What a store should hold after a sequence of commits: the ports' promises, in plain Maps. */
-class ModelStore {
-  readonly series = new Map<string, SeriesRow>();
-  readonly values = new Map<string, string>();
-  readonly events = new Map<string, AppliedEvent>();
-  readonly checkpoints = new Map<string, ExtendedSequenceNumber>();
-  readonly deadLetters = new Map<string, DeadLetter>();
-  readonly anomalies = new Map<string, Anomaly>();
-
-  commit(b: BatchCommit): void {
-    for (const s of b.series) this.series.set(seriesKey(s), s);
-    for (const v of b.values) this.values.set(v.key, v.value);
-    for (const e of b.appliedEvents) if (!this.events.has(e.eventId)) this.events.set(e.eventId, { ...e });
-    if (b.forgetEventsBefore !== undefined) {
-      // Only the batch's series forget (each shard has its own event-time clock).
-      const mine = new Set(b.series.map(seriesKey));
-      for (const [id, e] of this.events)
-        if (e.occurredAt < b.forgetEventsBefore && mine.has(seriesKey(e))) this.events.delete(id);
-    }
-    for (const d of b.deadLetters)
-      if (!this.deadLetters.has(deadLetterKey(d))) this.deadLetters.set(deadLetterKey(d), d);
-    for (const a of b.anomalies) if (!this.anomalies.has(a.id)) this.anomalies.set(a.id, a);
-    this.checkpoints.set(b.shardId, b.checkpoint);
-  }
-
-  snapshot(): Snapshot {
-    const checkpoints: Record<string, ExtendedSequenceNumber | null> = {};
-    for (const shard of SHARDS) checkpoints[shard] = this.checkpoints.get(shard) ?? null;
-    return {
-      state: normalState({
-        series: [...this.series.values()],
-        values: [...this.values].map(([key, value]) => ({ key, value })),
-        recentEvents: [...this.events.values()].map((e) => ({ ...e })),
-      }),
-      checkpoints,
-      deadLetters: normalDeadLetters([...this.deadLetters.values()]),
-      deadLetterCount: this.deadLetters.size,
-      anomalies: byKey([...this.anomalies.values()], (a) => a.id),
-    };
-  }
-}
-
-// ---- arbitraries ---------------------------------------------------------------------------------
-
-/**
- * Finite numbers every store holds exactly: no NaN or infinities (SQL has no such DOUBLE), no -0
- * (SQLite and JSON return 0), nothing below 1e-6 in magnitude (MySQL rejects subnormals, DynamoDB
- * numbers stop at 1e-130).
- */
-const numberArb = fc.oneof(
-  fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }),
-  fc.double({ min: -1e9, max: 1e9, noNaN: true }).map((x) => (Math.abs(x) < 1e-6 ? 0 : x)),
-);
-const unitArb = fc.double({ min: 0, max: 1, noNaN: true }).map((x) => (x < 1e-6 ? 0 : x));
-const timeArb = fc.integer({ min: 0, max: 4_102_444_800_000 });
-/** Keys that differ only in case must stay distinct (a case-insensitive collation would merge them). */
-const skuArb = fc.constantFrom('SKU-1', 'sku-1', 'SKU-2', 'Ω-3');
-const warehouseArb = fc.constantFrom('WH-1', 'wh-1', 'WH-2');
-const textArb = fc.string({ unit: 'grapheme', maxLength: 40 });
-const sequenceArb = fc.bigInt({ min: 0n, max: 2n ** 128n - 1n }).map(String);
-
-const seriesArb: fc.Arbitrary<SeriesRow> = fc.record({
-  sku: skuArb,
-  warehouse: warehouseArb,
-  onHand: numberArb,
-  reserved: numberArb,
-  inbound: numberArb,
-  lastCountQuantity: fc.option(numberArb, { nil: null }),
-  lastCountAt: fc.option(timeArb, { nil: null }),
-  salesVelocity: numberArb,
-  lastEventAt: timeArb,
-  model: textArb,
-});
-
-const anomalyArb = (id: string): fc.Arbitrary<Anomaly> =>
-  fc.record({
-    id: fc.constant(id),
-    type: fc.constantFrom<Anomaly['type']>('shrinkage', 'phantom_stock', 'sales_spike', 'stuck_feed'),
-    severity: fc.constantFrom<Anomaly['severity']>('critical', 'warning', 'info'),
-    score: unitArb,
-    sku: skuArb,
-    warehouse: warehouseArb,
-    detectedAt: timeArb,
-    eventIds: fc.array(fc.string({ minLength: 1, maxLength: 12 }), { maxLength: 4 }),
-    detector: fc.constantFrom('rule:count-gap', 'robust-zscore:sales-rate', 'iforest', 'dbscan'),
-    explanation: fc.record({
-      summary: textArb,
-      features: fc.array(
-        fc.record(
-          { name: textArb, observed: numberArb, expected: numberArb, contribution: unitArb },
-          { requiredKeys: ['name', 'observed', 'expected'] },
-        ),
-        { maxLength: 3 },
-      ),
-    }),
-  });
-
-const POOL = 8;
-
-/**
- * A scenario: pools of applied events, dead letters and anomalies whose content is fixed by their key
- * (a replay re-sends the same content; what a store keeps on a key clash with other content is not
- * promised), and batches that pick from them. Some batches are poisoned and must change nothing.
- */
-const scenarioArb = fc
-  .record({
-    eventTimes: fc.array(fc.integer({ min: 0, max: 1_000 }), { minLength: POOL, maxLength: POOL }),
-    deadLetters: fc.array(
-      fc.record({
-        partitionKey: textArb,
-        arrivalTimestamp: timeArb,
-        code: textArb,
-        reason: textArb,
-        data: fc.uint8Array({ maxLength: 40 }),
-      }),
-      { minLength: POOL, maxLength: POOL },
-    ),
-    anomalies: fc.tuple(...Array.from({ length: POOL }, (_, i) => anomalyArb(`anomaly-${i}`))),
-    batches: fc.array(
-      fc.record({
-        shardId: fc.constantFrom('shard-0', 'shard-1'),
-        checkpoint: fc.record({ sequenceNumber: sequenceArb, subSequenceNumber: fc.nat({ max: 1_000 }) }),
-        series: fc.uniqueArray(seriesArb, { selector: seriesKey, maxLength: 5 }),
-        values: fc.uniqueArray(
-          fc.record({ key: fc.constantFrom('catalog', 'Catalog', 'alerts'), value: textArb }),
-          {
-            selector: (v) => v.key,
-            maxLength: 3,
-          },
-        ),
-        events: fc.uniqueArray(fc.nat({ max: POOL - 1 }), { maxLength: POOL }),
-        forgetEventsBefore: fc.option(fc.integer({ min: 0, max: 1_000 }), { nil: undefined }),
-        deadLetters: fc.uniqueArray(fc.nat({ max: POOL - 1 }), { maxLength: 3 }),
-        anomalies: fc.uniqueArray(fc.nat({ max: POOL - 1 }), { maxLength: 3 }),
-        poisoned: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
-      }),
-      { minLength: 1, maxLength: 6 },
-    ),
-  })
-  .map((s) => {
-    const deadLetterPool: DeadLetter[] = s.deadLetters.map((d, i) => ({
-      ...d,
-      shardId: `shard-${i % 2}`,
-      // Distinct keys that a double could not tell apart: 2^127 + i.
-      sequenceNumber: String(2n ** 127n + BigInt(i >> 1)),
-      subSequenceNumber: 0,
-    }));
-    return s.batches.map((b): { commit: BatchCommit; poisoned: boolean } => ({
-      poisoned: b.poisoned,
-      commit: {
-        shardId: b.shardId,
-        checkpoint: b.checkpoint,
-        series: b.poisoned
-          ? [...b.series, { ...seriesRow('x', 'y'), sku: null as unknown as string }]
-          : b.series,
-        values: b.values,
-        appliedEvents: b.events.map((i) => ({
-          eventId: `evt-${i}`,
-          occurredAt: s.eventTimes[i] as number,
-          sku: `SKU-${i % 3}`,
-          warehouse: `WH-${i % 2}`,
-        })),
-        ...(b.forgetEventsBefore === undefined ? {} : { forgetEventsBefore: b.forgetEventsBefore }),
-        deadLetters: b.deadLetters.map((i) => deadLetterPool[i] as DeadLetter),
-        anomalies: b.anomalies.map((i) => s.anomalies[i] as Anomaly),
-      },
-    }));
-  });
 
 // ---- the suite -------------------------------------------------------------------------------------
 
@@ -436,6 +163,7 @@ export function stateStoreContract<S extends InspectableStateStore>(
       expect(await store.countDeadLetters()).toBe(0);
       expect(await store.listDeadLetters()).toEqual([]);
       expect(await store.listAnomalies()).toEqual([]);
+      expect(await store.listUndelivered()).toEqual([]);
     });
 
     it('loads exactly what a commit wrote: numbers, nulls, text and bytes', async () => {
@@ -477,10 +205,25 @@ export function stateStoreContract<S extends InspectableStateStore>(
         deadLetters: [
           deadLetter('17'),
           deadLetter('18', { data: new Uint8Array(0), partitionKey: '', reason: 'empty' }),
+          deadLetter('19', { code: 'future_event', disposition: 'quarantine' }),
+          deadLetter('20', { code: 'expired_event', disposition: 'dead_letter' }),
         ],
         anomalies: [
           anomaly('anomaly-1'),
           anomaly('anomaly-2', { severity: 'critical', eventIds: [], score: 1 }),
+        ],
+        undelivered: [
+          undelivered('ops-webhook', 'n-1'),
+          // The same notification refused by a second receiver is a second entry.
+          undelivered('slack-ü-😀', 'n-1', { shardId: 'shard-1', reason: '' }),
+          undelivered('ops-webhook', 'n-2', {
+            // Longer than MySQL's TEXT (64 KiB) and than DynamoDB's inline text.
+            reason: `403 Forbidden: ${'denied '.repeat(10_000)}`,
+            notification: notification('n-2', {
+              anomalies: Array.from({ length: 200 }, (_, i) => anomaly(`n-2-${i}`, { score: i / 200 })),
+              suppressed: 7,
+            }),
+          }),
         ],
       });
       await store.commit(written);
@@ -488,6 +231,20 @@ export function stateStoreContract<S extends InspectableStateStore>(
       const model = new ModelStore();
       model.commit(written);
       expect(await snapshot(store)).toEqual(model.snapshot());
+      // A disposition is read back only when it is a quarantine (absent means dead_letter).
+      const dispositions = (await store.listDeadLetters()).map((d) => [d.sequenceNumber, d.disposition]);
+      expect(byKey(dispositions, (d) => String(d[0]))).toEqual([
+        ['17', undefined],
+        ['18', undefined],
+        ['19', 'quarantine'],
+        ['20', undefined],
+      ]);
+      expect((await store.listDeadLetters()).find((d) => d.sequenceNumber === '20')).not.toHaveProperty(
+        'disposition',
+      );
+      expect(byKey(await store.listUndelivered(), undeliveredKey)).toEqual(
+        byKey(written.undelivered ?? [], undeliveredKey),
+      );
       expect(await store.loadCheckpoint('shard-1')).toEqual(written.checkpoint);
       const letters = normalDeadLetters(await store.listDeadLetters());
       expect(Array.from(letters[0]?.data ?? [])).toEqual([0x7b, 0x00, 0xff, 0x80, 0x0a]);
@@ -621,6 +378,7 @@ export function stateStoreContract<S extends InspectableStateStore>(
           appliedEvents: [{ eventId: 'late', occurredAt: T0, sku: 'SKU-1', warehouse: 'WH-1' }],
           deadLetters: [deadLetter('15')],
           anomalies: [anomaly('stale')],
+          undelivered: [undelivered('ops-webhook', 'stale')],
         }),
       );
       await expect(stale).rejects.toBeInstanceOf(StaleCheckpointError);
@@ -629,6 +387,7 @@ export function stateStoreContract<S extends InspectableStateStore>(
       expect(await store.loadCheckpoint('shard-0')).toEqual(at('20'));
       expect(await store.countDeadLetters()).toBe(0);
       expect(await store.listAnomalies()).toEqual([]);
+      expect(await store.listUndelivered()).toEqual([]);
       // The sub-sequence number is part of the position.
       await expect(
         store.commit(batch({ shardId: 'shard-0', checkpoint: at('21'), expectedCheckpoint: at('20', 1) })),
@@ -646,8 +405,9 @@ export function stateStoreContract<S extends InspectableStateStore>(
       const once = await snapshot(store);
       await store.commit(b);
       expect(await snapshot(store)).toEqual(once);
-      expect(once.deadLetterCount).toBe(1);
+      expect(once.deadLetterCount).toBe(2);
       expect(once.anomalies).toHaveLength(1);
+      expect(once.undelivered).toHaveLength(1);
       expect(once.state.recentEvents).toHaveLength(2);
 
       // A later batch that repeats some of them (a partial replay) adds only what is new.
@@ -659,14 +419,51 @@ export function stateStoreContract<S extends InspectableStateStore>(
         ],
         deadLetters: [...b.deadLetters, deadLetter('96')],
         anomalies: [...b.anomalies, anomaly('anomaly-b')],
+        undelivered: [...(b.undelivered ?? []), undelivered('ops-webhook', 'notification-new')],
       });
-      expect(await store.countDeadLetters()).toBe(2);
+      // 95, 85 again; 96 twice (fullBatch's and the extra one); 86.
+      expect(await store.countDeadLetters()).toBe(3);
+      expect((await store.listUndelivered()).map((u) => u.notification.id).sort()).toEqual([
+        'notification-a',
+        'notification-new',
+      ]);
       expect((await store.listAnomalies()).map((a) => a.id).sort()).toEqual(['anomaly-a', 'anomaly-b']);
       expect((await store.load()).recentEvents.map((e) => e.eventId).sort()).toEqual([
         'evt-a-1',
         'evt-a-2',
         'evt-new',
       ]);
+    });
+
+    it('undelivered notifications: one per receiver and id; a replay neither duplicates nor overwrites', async () => {
+      const store = await fresh();
+      const first = undelivered('ops-webhook', 'n-1', { reason: 'HTTP 410 Gone' });
+      await store.commit(batch({ checkpoint: at('1'), undelivered: [first] }));
+      // The same batch again, and a later one that parks the same notification for the same receiver
+      // with another reason (a sink that answered differently on the replay): the first stays.
+      await store.commit(batch({ checkpoint: at('1'), undelivered: [first] }));
+      await store.commit(
+        batch({
+          checkpoint: at('2'),
+          undelivered: [
+            { ...first, reason: 'HTTP 404 Not Found', shardId: 'shard-1' },
+            undelivered('pager', 'n-1'),
+            // Repeated within one batch: the first wins there too.
+            undelivered('pager', 'n-2', { reason: 'first' }),
+            undelivered('pager', 'n-2', { reason: 'second' }),
+          ],
+        }),
+      );
+      const stored = byKey(await store.listUndelivered(), undeliveredKey);
+      expect(stored.map((u) => [u.receiver, u.notification.id, u.reason])).toEqual([
+        ['ops-webhook', 'n-1', 'HTTP 410 Gone'],
+        ['pager', 'n-1', 'HTTP 410 Gone: the webhook was deleted'],
+        ['pager', 'n-2', 'first'],
+      ]);
+      expect(stored[0]).toEqual(first);
+      // A batch without the field (older callers) parks nothing and removes nothing.
+      await store.commit(batch({ checkpoint: at('3') }));
+      expect(await store.listUndelivered()).toHaveLength(3);
     });
 
     it("forgetEventsBefore forgets strictly older applied events of the batch's series, including ones the same batch applied", async () => {
@@ -732,8 +529,15 @@ export function stateStoreContract<S extends InspectableStateStore>(
           }),
         ],
         [
-          'an anomaly without an id (written after everything but the checkpoint)',
+          'an anomaly without an id',
           (b) => ({ ...b, anomalies: [...b.anomalies, anomaly(null as unknown as string)] }),
+        ],
+        [
+          'an undelivered notification without a receiver (written after everything but the checkpoint)',
+          (b) => ({
+            ...b,
+            undelivered: [...(b.undelivered ?? []), undelivered(null as unknown as string, 'poisoned')],
+          }),
         ],
       ];
       for (const [what, poison] of poisons) {
@@ -756,7 +560,11 @@ export function stateStoreContract<S extends InspectableStateStore>(
             sequenceNumber: '3',
             subSequenceNumber: 0,
           });
-          expect(await store.countDeadLetters()).toBe(2);
+          expect(await store.countDeadLetters()).toBe(4);
+          expect((await store.listUndelivered()).map((u) => u.notification.id).sort()).toEqual([
+            'notification-after',
+            'notification-before',
+          ]);
         });
       }
     });

@@ -7,7 +7,7 @@
  * whichever store kept them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -47,8 +47,60 @@ beforeAll(async () => {
   ]);
   mariadb = db;
   dynamodb = ddb;
-  records = manifest.counts.records;
+  const hostile = hostileLines(join(dir, 'data', 'events.ndjson'));
+  appendFileSync(join(dir, 'data', 'events.ndjson'), `${hostile.join('\n')}\n`);
+  records = manifest.counts.records + hostile.length;
 }, 120_000);
+
+/**
+ * Issue 11's observations 1–3, appended to the stream so that every store meets them: a record dated
+ * 2099 followed by a repeat of an earlier receipt (applied once), a 192-character SKU (dead-lettered
+ * before any store sees it, so they cannot diverge), series whose `|`-joined keys would collide, a
+ * storefront item and a WMS row with the same bare id, a lone surrogate, a record older than the
+ * duplicate window, and a blank line.
+ */
+function hostileLines(events: string): string[] {
+  let end = 0;
+  for (const line of readFileSync(events, 'utf8').split('\n')) {
+    const m = /"(?:TXN_TIME|occurredAt|issued_at)":("[^"]+"|\d+)/.exec(line);
+    if (!m) continue;
+    const v = JSON.parse(m[1]) as string | number;
+    const t = typeof v === 'number' ? v : Date.parse(v.includes('T') ? v : `${v.replace(' ', 'T')}Z`);
+    if (t > end) end = t;
+  }
+  const wms = (id: string, sku: string, wh: string, qty: number, t: number): string =>
+    JSON.stringify({
+      LOG_ID: id,
+      TXN: 'RCV',
+      ITEM_NO: sku,
+      LOC: wh,
+      QTY: qty,
+      UOM: 'EA',
+      TXN_TIME: new Date(t).toISOString().replace('T', ' ').slice(0, 19),
+    });
+  const receipt = wms('EQ-R1', 'EQ-1', 'WH-EQ', 10, end - 3_600_000);
+  return [
+    receipt,
+    wms('EQ-R2', 'EQ-1', 'WH-EQ', 6, Date.UTC(2099, 0, 1)),
+    receipt,
+    wms('EQ-R3', 'S'.repeat(192), 'WH-EQ', 1, end),
+    wms('EQ-R4', 'A|B', 'C', 3, end),
+    wms('EQ-R5', 'A', 'B|C', 4, end),
+    JSON.stringify({
+      event: 'order.placed',
+      eventId: '1001',
+      orderId: 'SO-EQ',
+      occurredAt: end,
+      fulfillmentCenter: 'WH-EQ',
+      items: [{ sku: 'EQ-2', quantity: 1, unitPrice: 2 }],
+    }),
+    wms('1001#1', 'EQ-2', 'WH-EQ', 5, end),
+    // JSON.stringify writes a lone surrogate as the escape \\ud800: valid JSON, not well-formed text.
+    wms('EQ-R6', 'EQ-\ud800', 'WH-EQ', 1, end),
+    '',
+    wms('EQ-R7', 'EQ-1', 'WH-EQ', 2, end - 30 * 86_400_000),
+  ];
+}
 
 afterAll(async () => {
   vi.unstubAllEnvs();
@@ -182,7 +234,27 @@ describe('the state stores are interchangeable', () => {
 
     // The stream was worth comparing: all of it went through, with anomalies, alerts and dead letters.
     expect(sqlite.checkpoint).toEqual({ sequenceNumber: String(records), subSequenceNumber: 0 });
-    expect(sqlite.series.length).toBe(80);
+    // 80 generated series and 4 of the hostile lines'.
+    expect(sqlite.series.length).toBe(84);
+    const row = (sku: string, warehouse: string) =>
+      sqlite.series.find((r) => r.sku === sku && r.warehouse === warehouse);
+    // Observation 1: the 2099 record did not make the window forget; the repeated receipt counts once.
+    expect(row('EQ-1', 'WH-EQ')?.onHand).toBe(10);
+    // Observation 3: keys and ids that a `|` join or a bare id would confuse stay apart.
+    expect(row('A|B', 'C')?.onHand).toBe(3);
+    expect(row('A', 'B|C')?.onHand).toBe(4);
+    expect(row('EQ-2', 'WH-EQ')).toMatchObject({ onHand: 5, reserved: 1 });
+    // Hostile line i (1-based) is line records − 11 + i of the file.
+    const hostileCodes = sqlite.deadLetters
+      .map((d) => [Number(d.sequenceNumber) - records + 11, d.code] as const)
+      .filter(([i]) => i >= 1);
+    // Observation 2 and the rest: each hostile line dead-lettered before any store saw it, no other.
+    expect(hostileCodes).toEqual([
+      [2, 'future_event'],
+      [4, 'schema'],
+      [9, 'schema'],
+      [11, 'expired_event'],
+    ]);
     expect(sqlite.anomalyIds.length).toBeGreaterThan(20);
     expect(sqlite.notificationIds.length).toBeGreaterThan(5);
     expect(sqlite.deadLetterCount).toBeGreaterThan(0);

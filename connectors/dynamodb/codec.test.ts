@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BatchCommit } from '../../pipeline/ports.js';
+import { type BatchCommit, type SeriesRow, StoreRefusedError } from '../../pipeline/ports.js';
 import {
   compareDecimal,
   encodePayload,
@@ -234,6 +234,54 @@ describe('validateBatch', () => {
       validateBatch({ ...valid, checkpoint: { sequenceNumber: '', subSequenceNumber: 0 } }),
     ).toThrow(/sequenceNumber must not be empty/);
     expect(() => validateBatch({ ...valid, shardId: 'x'.repeat(2_000) })).toThrow(/at most 1024 characters/);
+  });
+
+  it('refuses well-typed values DynamoDB cannot hold as the data’s (StoreRefusedError), wrong types as bugs (TypeError)', () => {
+    const row = (overrides: Partial<SeriesRow>): BatchCommit => ({
+      ...valid,
+      series: [
+        {
+          sku: 'SKU-1',
+          warehouse: 'WH-1',
+          onHand: 1,
+          reserved: 0,
+          inbound: 0,
+          lastCountQuantity: null,
+          lastCountAt: null,
+          salesVelocity: 0,
+          lastEventAt: 0,
+          model: '{}',
+          ...overrides,
+        },
+      ],
+    });
+    const refusedBy = (b: BatchCommit): unknown => {
+      try {
+        validateBatch(b);
+      } catch (err) {
+        return err;
+      }
+      return null;
+    };
+    for (const data of [
+      { sku: 'S'.repeat(1_025) },
+      { model: 'a\udc00b' },
+      { inbound: 1e-200 },
+      { reserved: 1e200 },
+    ]) {
+      const err = refusedBy(row(data));
+      expect(err).toBeInstanceOf(StoreRefusedError);
+      expect((err as StoreRefusedError).message).toMatch(
+        /^dynamodb state store refused the batch: nothing was written: batch\.series\[0\]\./,
+      );
+    }
+    for (const bug of [
+      { onHand: Number.NaN },
+      { onHand: Number.POSITIVE_INFINITY },
+      { sku: null as unknown as string },
+    ]) {
+      expect(refusedBy(row(bug))).toBeInstanceOf(TypeError);
+    }
   });
 });
 

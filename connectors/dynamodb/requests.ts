@@ -1,8 +1,9 @@
 /**
  * DynamoDB requests as the state store needs them: batch writes and reads that finish their
- * `UnprocessedItems` / `UnprocessedKeys` with bounded, jittered back-off; paged queries and scans;
- * transactions whose cancellation reasons are read item by item; and a small concurrency limiter.
- * Throttling errors themselves are retried by the SDK (its `maxAttempts`).
+ * `UnprocessedItems` / `UnprocessedKeys` with bounded, jittered back-off (the project's one
+ * `RetryPolicy`); paged queries and scans; transactions whose cancellation reasons are read item by
+ * item; and a small concurrency limiter. Throttling errors themselves are retried by the SDK (its
+ * `maxAttempts`).
  */
 import {
   BatchGetItemCommand,
@@ -18,11 +19,14 @@ import {
   TransactWriteItemsCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { RetryPolicy } from '../../pipeline/retry.js';
+import { retryStoreOperation } from '../store-retry.js';
 import type { DynamoDbItem } from './codec.js';
 
 /**
- * How the store retries what DynamoDB left unprocessed (throttled batch items, conflicting
- * transactions).
+ * The bounds of the store's own retries of what DynamoDB left unprocessed (throttled batch items,
+ * conflicting transactions): the store's `retry` option. The waits are the project's `RetryPolicy`
+ * with these bounds ({@link dynamoDbRetryPolicy}).
  *
  * @example
  * ```ts
@@ -32,32 +36,44 @@ import type { DynamoDbItem } from './codec.js';
 export interface DynamoDbRetryPolicy {
   /** Tries in all, the first included. */
   attempts: number;
-  /** The first back-off (then doubling, with full jitter over its upper half). */
+  /** The cap of the first back-off (then doubling, with full jitter below it). */
   baseDelayMs: number;
   maxDelayMs: number;
 }
 
-/** What the store uses unless told otherwise: at most ~8 s of back-off per request. */
+/** What the store uses unless told otherwise: 8 tries, at most ~8 s of back-off per request. */
 export const DEFAULT_RETRY_POLICY: DynamoDbRetryPolicy = { attempts: 8, baseDelayMs: 50, maxDelayMs: 2_000 };
-
-/**
- * Sleeps before retry number `attempt` (1 for the first retry).
- *
- * @example
- * ```ts
- * await backOff(DEFAULT_RETRY_POLICY, 1); // 25–50 ms
- * ```
- */
-export function backOff(policy: DynamoDbRetryPolicy, attempt: number): Promise<void> {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 20));
-  const ms = cap / 2 + Math.random() * (cap / 2);
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** DynamoDB kept leaving work unprocessed (throttling) through every retry. */
 export class DynamoDbUnprocessedError extends Error {
   override readonly name = 'DynamoDbUnprocessedError';
 }
+
+/**
+ * The project's `RetryPolicy` with these bounds: `attempts` tries in all, waits uniform in
+ * [0, min(maxDelayMs, baseDelayMs · 2^(n−1))). What it retries: work DynamoDB left unprocessed and
+ * conflicting transactions; anything else is the SDK's to retry (it already has) and is passed on.
+ *
+ * @example
+ * ```ts
+ * const policy = dynamoDbRetryPolicy({ ...DEFAULT_RETRY_POLICY, attempts: 3 });
+ * ```
+ */
+export function dynamoDbRetryPolicy(bounds: DynamoDbRetryPolicy): RetryPolicy {
+  return new RetryPolicy({
+    maxAttempts: bounds.attempts,
+    baseDelayMs: bounds.baseDelayMs,
+    maxDelayMs: bounds.maxDelayMs,
+    classify: (error) =>
+      error instanceof DynamoDbUnprocessedError ||
+      (error as Error | undefined)?.name === 'TransactionConflictException'
+        ? 'transient'
+        : 'permanent',
+  });
+}
+
+/** The default policy ({@link DEFAULT_RETRY_POLICY}) as a `RetryPolicy`. */
+const DEFAULT_POLICY = dynamoDbRetryPolicy(DEFAULT_RETRY_POLICY);
 
 /**
  * Runs `task` over `items` with at most `limit` in flight; rejects with the first failure (after
@@ -157,7 +173,7 @@ export async function batchWriteAll(
   table: string,
   requests: readonly WriteRequest[],
   concurrency: number,
-  policy: DynamoDbRetryPolicy = DEFAULT_RETRY_POLICY,
+  policy: RetryPolicy = DEFAULT_POLICY,
 ): Promise<void> {
   if (requests.length === 0) return;
   const chunks = chunkBySize(requests, WRITE_BATCH_ITEMS, WRITE_BATCH_BYTES, (r) =>
@@ -165,17 +181,15 @@ export async function batchWriteAll(
   );
   await mapLimit(chunks, concurrency, async (chunk) => {
     let pending: WriteRequest[] = chunk;
-    for (let attempt = 1; ; attempt++) {
+    await retryStoreOperation(policy, `batch write to ${table}`, async (attempt) => {
       const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
       pending = out.UnprocessedItems?.[table] ?? [];
-      if (pending.length === 0) return;
-      if (attempt >= policy.attempts) {
+      if (pending.length > 0) {
         throw new DynamoDbUnprocessedError(
           `DynamoDB left ${pending.length} writes to ${table} unprocessed after ${attempt} tries (throttled)`,
         );
       }
-      await backOff(policy, attempt);
-    }
+    });
   });
 }
 
@@ -193,7 +207,7 @@ export async function batchGetAll(
   table: string,
   keys: readonly DynamoDbItem[],
   concurrency: number,
-  policy: DynamoDbRetryPolicy = DEFAULT_RETRY_POLICY,
+  policy: RetryPolicy = DEFAULT_POLICY,
   projection?: { expression: string; names: Record<string, string> },
 ): Promise<DynamoDbItem[]> {
   const out: DynamoDbItem[] = [];
@@ -207,21 +221,19 @@ export async function batchGetAll(
         ? { ProjectionExpression: projection.expression, ExpressionAttributeNames: projection.names }
         : {}),
     };
-    for (let attempt = 1; pending?.Keys && pending.Keys.length > 0; attempt++) {
+    await retryStoreOperation(policy, `batch read of ${table}`, async (attempt) => {
+      if (!pending?.Keys || pending.Keys.length === 0) return;
       const res: BatchGetItemCommandOutput = await client.send(
         new BatchGetItemCommand({ RequestItems: { [table]: pending } }),
       );
       for (const item of res.Responses?.[table] ?? []) out.push(item);
       pending = res.UnprocessedKeys?.[table];
       if (pending?.Keys && pending.Keys.length > 0) {
-        if (attempt >= policy.attempts) {
-          throw new DynamoDbUnprocessedError(
-            `DynamoDB left ${pending.Keys.length} reads of ${table} unprocessed after ${attempt} tries (throttled)`,
-          );
-        }
-        await backOff(policy, attempt);
+        throw new DynamoDbUnprocessedError(
+          `DynamoDB left ${pending.Keys.length} reads of ${table} unprocessed after ${attempt} tries (throttled)`,
+        );
       }
-    }
+    });
   });
   return out;
 }
@@ -313,23 +325,16 @@ export async function scanAll(
 
 /**
  * Runs a single-item write, retrying with back-off while a transaction on the same item makes
- * DynamoDB refuse it (`TransactionConflictException`, which the SDK does not retry).
+ * DynamoDB refuse it (`TransactionConflictException`, which the SDK does not retry); rejects with
+ * the write's own last error.
  *
  * @example
  * ```ts
- * await retryConflicts(DEFAULT_RETRY_POLICY, () => client.send(new UpdateItemCommand(input)));
+ * await retryConflicts(dynamoDbRetryPolicy(DEFAULT_RETRY_POLICY), () => client.send(new UpdateItemCommand(input)));
  * ```
  */
-export async function retryConflicts<T>(policy: DynamoDbRetryPolicy, write: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (err) {
-      const conflict = (err as Error | undefined)?.name === 'TransactionConflictException';
-      if (!conflict || attempt >= policy.attempts) throw err;
-      await backOff(policy, attempt);
-    }
-  }
+export function retryConflicts<T>(policy: RetryPolicy, write: () => Promise<T>): Promise<T> {
+  return retryStoreOperation(policy, 'conditional write', () => write());
 }
 
 /**
@@ -340,6 +345,8 @@ export async function retryConflicts<T>(policy: DynamoDbRetryPolicy, write: () =
 export interface CancellationReason {
   code: 'None' | 'ConditionalCheckFailed' | 'TransactionConflict' | (string & {});
   item?: DynamoDbItem;
+  /** DynamoDB's message for this item, when it gave one (e.g. for a `ValidationError`). */
+  message?: string;
 }
 
 /**
@@ -373,7 +380,11 @@ export async function transactWrite(
       const reasons = (err as TransactionCanceledException).CancellationReasons ?? [];
       return items.map((_, i) => {
         const reason = reasons[i];
-        return { code: reason?.Code ?? 'Unknown', ...(reason?.Item ? { item: reason.Item } : {}) };
+        return {
+          code: reason?.Code ?? 'Unknown',
+          ...(reason?.Item ? { item: reason.Item } : {}),
+          ...(reason?.Message ? { message: reason.Message } : {}),
+        };
       });
     }
     if ((err as Error).name === 'TransactionConflictException') {

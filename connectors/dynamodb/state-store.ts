@@ -20,8 +20,10 @@
  * | parts of a commit log too large for the checkpoint item (TTL'd) | `LOG#<token>` | part index |
  *
  * The **audit table** (`auditTableName`, default `<tableName>-audit`) holds dead letters
- * (`DL#<bucket>` / `["shard","seq",sub]`) and anomalies (`A#<bucket>` / `"id"`), spread over 8
- * buckets. It grows without bound while the state table stays the size of the inventory, so `load()`'s
+ * (`DL#<bucket>` / `["shard","seq",sub]`, with a `disposition` attribute, absent on items written
+ * before it existed: a dead letter), anomalies (`A#<bucket>` / `"id"`) and notifications a sink
+ * refused for good (`U#<bucket>` / `["receiver","notification id"]`, the reason and the notification
+ * as payload), spread over 8 buckets. It grows without bound while the state table stays the size of the inventory, so `load()`'s
  * Scan never reads audit data, and the two can get different backup and retention policies.
  *
  * Payloads (a series' `model`, a value, a dead letter's bytes, an anomaly's JSON) are kept inline when
@@ -33,8 +35,9 @@
  * 1. The batch is validated completely ({@link validateBatch}); a bad field fails the commit before
  *    anything is written.
  * 2. The batch, de-duplicated as the SQL store applies it (series and values: the last of a key wins;
- *    events, dead letters, anomalies: the first), is serialised and gzip'd: the commit log. Up to
- *    64 KB it rides in the checkpoint item; larger, it is written first as `LOG#` parts.
+ *    events, dead letters, anomalies, undelivered notifications: the first), is serialised and
+ *    gzip'd: the commit log. Up to 64 KB it rides in the checkpoint item; larger, it is written first
+ *    as `LOG#` parts.
  * 3. The **commit point** is one two-item transaction: the shard's checkpoint item moves to the new
  *    position (condition: its last commit token is the one read, so nobody committed the shard
  *    meanwhile; `expectedCheckpoint` is compared with what was read, and a mismatch is a
@@ -44,7 +47,8 @@
  *    transactions of ≤ 100 (`ver` ≤ this clock, so a delayed writer of an older commit can never
  *    overwrite a newer row; series rows are updated, keeping and extending their forget list), events
  *    with BatchWriteItem (each write of an event is its own item, keyed by clock, so no write
- *    overwrites another), dead letters and anomalies with insert-if-absent puts; then it removes the
+ *    overwrites another), dead letters, anomalies and undelivered notifications with insert-if-absent
+ *    puts; then it removes the
  *    pending entry.
  *
  * Readers (`load`, `loadSeries`, `loadValues`, the inspection methods) first **roll forward** every
@@ -77,8 +81,8 @@
  *   moves to a child shard after a reshard keeps the newest row. `META` is written by every commit of
  *   every shard: fine for dozens of commits per second, a hot item beyond.
  *
- * Throttled batch items are retried with bounded, jittered back-off; throttling and network errors by
- * the SDK (`maxAttempts`, request timeouts: see {@link createDynamoDbClient}).
+ * Throttled batch items and conflicting transactions are retried with the project's `RetryPolicy`
+ * (bounded, full jitter; the `retry` option's bounds); throttling and network errors by the SDK (`maxAttempts`, request timeouts: see {@link createDynamoDbClient}).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -103,7 +107,10 @@ import {
   type StateStore,
   type StoredSeries,
   type StoredState,
+  type UndeliveredNotification,
 } from '../../pipeline/ports.js';
+import type { RetryPolicy } from '../../pipeline/retry.js';
+import { backOff } from '../store-retry.js';
 import { createDynamoDbClient, type DynamoDbClientOptions } from './client.js';
 import {
   attrB,
@@ -135,8 +142,8 @@ import {
   readS,
   sha256Hex,
 } from './codec.js';
+import { refusedByDynamoDb } from './refused.js';
 import {
-  backOff,
   batchGetAll,
   batchWriteAll,
   type CancellationReason,
@@ -144,6 +151,7 @@ import {
   DEFAULT_RETRY_POLICY,
   type DynamoDbRetryPolicy,
   DynamoDbUnprocessedError,
+  dynamoDbRetryPolicy,
   itemBytes,
   mapLimit,
   queryAll,
@@ -189,7 +197,11 @@ export interface DynamoDbStateStoreOptions extends DynamoDbClientOptions {
   appliedEventTtlSeconds?: number;
   /** Requests in flight per commit or read (default 16). */
   concurrency?: number;
-  /** Retries of unprocessed batch items and conflicting transactions. */
+  /**
+   * Bounds of the retries of unprocessed batch items and conflicting transactions (default
+   * {@link DEFAULT_RETRY_POLICY}: 8 tries, 50 ms doubling to 2 s); the waits are the project's
+   * `RetryPolicy` (full jitter) with these bounds.
+   */
   retry?: Partial<DynamoDbRetryPolicy>;
   /** The clock for `updatedAt`/`createdAt` and TTL (default `Date.now`). */
   now?: () => number;
@@ -248,6 +260,12 @@ const LOG_INLINE_MAX = 64 * 1024;
 const TRANSACTION_BYTES = 3_500_000;
 /** Commit-point tries while other commits keep moving the clock. */
 const COMMIT_POINT_ATTEMPTS = 40;
+/** Waits between commit-point tries while other shards' commits move the clock: 10 ms doubling to 0.5 s. */
+const COMMIT_POINT_POLICY = dynamoDbRetryPolicy({
+  attempts: COMMIT_POINT_ATTEMPTS,
+  baseDelayMs: 10,
+  maxDelayMs: 500,
+});
 /** Reads tried while commits keep landing during them. */
 const READ_ATTEMPTS = 4;
 /** Transaction cancellation codes that a retry may cure. */
@@ -267,6 +285,10 @@ const deadLetterPk = (shardId: string): string => `DL#${bucketOf(shardId, AUDIT_
 const deadLetterSk = (d: Pick<DeadLetter, 'shardId' | 'sequenceNumber' | 'subSequenceNumber'>): string =>
   keyPart([d.shardId, d.sequenceNumber, d.subSequenceNumber]);
 const anomalyPk = (id: string): string => `A#${bucketOf(id, AUDIT_BUCKETS)}`;
+const undeliveredPk = (notificationId: string): string => `U#${bucketOf(notificationId, AUDIT_BUCKETS)}`;
+const undeliveredSk = (receiver: string, notificationId: string): string =>
+  keyPart([receiver, notificationId]);
+const undeliveredId = (u: UndeliveredNotification): string => JSON.stringify([u.receiver, u.notification.id]);
 const key = (pk: string, sk: string): DynamoDbItem => ({ pk: attrS(pk), sk: attrS(sk) });
 const headId = (pk: string, sk: string): string => `${pk}\n${sk}`;
 const logPk = (token: string): string => `LOG#${token}`;
@@ -274,9 +296,14 @@ const logSk = (index: number): string => index.toString().padStart(4, '0');
 
 // ---- the commit log ----------------------------------------------------------------------------------
 
-/** A batch as the log holds it: de-duplicated, forgotten events dropped, bytes as base64. */
+/**
+ * A batch as the log holds it: de-duplicated, forgotten events dropped, bytes as base64. Version 2
+ * adds quarantined dead letters and undelivered notifications; a batch with neither is still written
+ * as version 1, which a store of the version before can roll forward, and one with either as version
+ * 2, which such a store refuses rather than drop them.
+ */
 interface LoggedBatch {
-  v: 1;
+  v: 1 | 2;
   shardId: string;
   checkpoint: ExtendedSequenceNumber;
   forgetEventsBefore: number | null;
@@ -285,6 +312,7 @@ interface LoggedBatch {
   events: AppliedEvent[];
   deadLetters: Array<Omit<DeadLetter, 'data'> & { data: string }>;
   anomalies: Anomaly[];
+  undelivered?: UndeliveredNotification[];
 }
 
 interface PreparedBatch {
@@ -386,9 +414,18 @@ async function prepare(batch: BatchCommit): Promise<PreparedBatch> {
       code: d.code,
       reason: d.reason,
       data: Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength).toString('base64'),
+      ...(d.disposition === 'quarantine' ? { disposition: 'quarantine' as const } : {}),
     })),
     anomalies: firstByKey(batch.anomalies, (a) => a.id).map(copyAnomaly),
   };
+  const undelivered = firstByKey(batch.undelivered ?? [], undeliveredId).map((u) => ({
+    receiver: u.receiver,
+    notification: u.notification,
+    shardId: u.shardId,
+    reason: u.reason,
+  }));
+  if (undelivered.length > 0) log.undelivered = undelivered;
+  if (undelivered.length > 0 || log.deadLetters.some((d) => d.disposition !== undefined)) log.v = 2;
   const json = JSON.stringify(log);
   const bigHeads: string[] = [];
   for (const s of series) {
@@ -406,7 +443,9 @@ async function prepare(batch: BatchCommit): Promise<PreparedBatch> {
 
 async function parseLog(gz: Uint8Array): Promise<LoggedBatch> {
   const log = JSON.parse(Buffer.from(await gunzipBytes(gz)).toString('utf8')) as LoggedBatch;
-  if (log.v !== 1) throw new Error(`DynamoDB state store: commit log version ${String(log.v)} is unknown`);
+  if (log.v !== 1 && log.v !== 2) {
+    throw new Error(`DynamoDB state store: commit log version ${String(log.v)} is unknown`);
+  }
   return log;
 }
 
@@ -522,6 +561,22 @@ function parseDeadLetter(item: DynamoDbItem, payload: Uint8Array): DeadLetter {
     code: fields.code,
     reason: fields.reason,
     data: new Uint8Array(payload.subarray(newline + 1)),
+    // Absent (also on items written before dispositions existed) means a dead letter.
+    ...(item.disposition?.S === 'quarantine' ? { disposition: 'quarantine' as const } : {}),
+  };
+}
+
+/** An undelivered notification's payload: the sink's reason and the notification, as JSON. */
+function parseUndelivered(item: DynamoDbItem, payload: Uint8Array): UndeliveredNotification {
+  const fields = JSON.parse(Buffer.from(payload).toString('utf8')) as Pick<
+    UndeliveredNotification,
+    'reason' | 'notification'
+  >;
+  return {
+    receiver: readS(item, 'receiver'),
+    notification: fields.notification,
+    shardId: readS(item, 'shardId'),
+    reason: fields.reason,
   };
 }
 
@@ -713,7 +768,7 @@ export class DynamoDbStateStore implements StateStore {
   readonly #createTables: boolean;
   readonly #eventTtlSeconds: number;
   readonly #concurrency: number;
-  readonly #retry: DynamoDbRetryPolicy;
+  readonly #retry: RetryPolicy;
   readonly #now: () => number;
   /** Commits of this store whose outcome the caller was told is unknown: token → what they held. */
   readonly #uncertain = new Map<string, { shardId: string; digest: string }>();
@@ -730,7 +785,7 @@ export class DynamoDbStateStore implements StateStore {
     this.#createTables = options.createTables ?? true;
     this.#eventTtlSeconds = options.appliedEventTtlSeconds ?? DEFAULT_APPLIED_EVENT_TTL_SECONDS;
     this.#concurrency = Math.max(1, options.concurrency ?? 16);
-    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.#retry = dynamoDbRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...options.retry });
     this.#now = options.now ?? Date.now;
   }
 
@@ -944,8 +999,9 @@ export class DynamoDbStateStore implements StateStore {
   /**
    * Commits a batch: all of it or none of it, checkpoint included (see the module documentation).
    * Rejects with {@link StaleCheckpointError} when `expectedCheckpoint` is not the stored checkpoint
-   * (nothing written), with a `TypeError` for an invalid batch (nothing written), and with
-   * {@link DynamoDbStoreError} otherwise.
+   * (nothing written), with a `TypeError` for an invalid batch (nothing written), with
+   * `StoreRefusedError` when DynamoDB refuses a key or item as too large before the commit point
+   * (nothing written; see `refused.ts`), and with {@link DynamoDbStoreError} otherwise.
    *
    * @example
    * ```ts
@@ -974,6 +1030,9 @@ export class DynamoDbStateStore implements StateStore {
       const unknown = err instanceof DynamoDbStoreError && err.outcome === 'unknown';
       if (!inline && !unknown) await this.#deleteLog(token, logParts.length).catch(() => undefined);
       if (err instanceof StaleCheckpointError || err instanceof DynamoDbStoreError) throw err;
+      // Before the commit point nothing was written: a key or item DynamoDB refuses is the data's.
+      const refused = refusedByDynamoDb(err);
+      if (refused) throw refused;
       throw new DynamoDbStoreError(
         `${where} failed before its commit point; nothing was written: ${messageOf(err)}`,
         'not-committed',
@@ -1081,6 +1140,31 @@ export class DynamoDbStateStore implements StateStore {
     );
     anomalies.sort((a, b) => a.detectedAt - b.detectedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return ordered(anomalies, options);
+  }
+
+  /**
+   * The notifications sinks refused for good ("parked"), with their reasons: oldest first (then by
+   * receiver and id).
+   *
+   * @example
+   * ```ts
+   * for (const u of await store.listUndelivered()) console.log(u.receiver, u.notification.id, u.reason);
+   * ```
+   */
+  async listUndelivered(options: DynamoDbListOptions = {}): Promise<UndeliveredNotification[]> {
+    this.#openClient();
+    const rows = await this.#readConsistently(() =>
+      this.#readAudit('U#', (head, payload) => ({
+        createdAt: readN(head, 'createdAt'),
+        key: undeliveredSk(readS(head, 'receiver'), readS(head, 'notificationId')),
+        notification: parseUndelivered(head, payload),
+      })),
+    );
+    rows.sort((a, b) => a.createdAt - b.createdAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return ordered(
+      rows.map((r) => r.notification),
+      options,
+    );
   }
 
   /**
@@ -1359,6 +1443,9 @@ export class DynamoDbStateStore implements StateStore {
         // response cannot commit twice.
         reasons = await transactWrite(this.#client, items, randomUUID());
       } catch (err) {
+        // Refused before executing anything: the outcome is known (nothing was written).
+        const refused = refusedByDynamoDb(err);
+        if (refused) throw refused;
         this.#rememberUncertain(token, shardId, prepared.digest);
         throw new DynamoDbStoreError(
           `${where}: the outcome of its commit point is unknown (${messageOf(err)}); ` +
@@ -1368,17 +1455,21 @@ export class DynamoDbStateStore implements StateStore {
         );
       }
       if (reasons === null) return { kind: 'committed', clock, big: new Set([...meta.big, ...newBig]) };
+      // A request DynamoDB refuses is refused again: not a conflict to wait out.
+      const invalid = reasons.find((r) => r.code === 'ValidationError');
+      if (invalid) {
+        const why = { name: 'ValidationError', message: invalid.message ?? 'ValidationError' };
+        throw (
+          refusedByDynamoDb(why) ?? new Error(`${where}: DynamoDB refused the commit point: ${why.message}`)
+        );
+      }
       // The checkpoint moved (read again: fencing decides) or the clock moved (another shard committed).
-      if (reasons[0]?.code !== 'ConditionalCheckFailed') await backOff(this.#commitPolicy(), attempt);
+      if (reasons[0]?.code !== 'ConditionalCheckFailed') await backOff(COMMIT_POINT_POLICY, attempt);
     }
     throw new DynamoDbStoreError(
       `${where} failed: other commits kept moving the commit clock through ${COMMIT_POINT_ATTEMPTS} tries; nothing was written`,
       'not-committed',
     );
-  }
-
-  #commitPolicy(): DynamoDbRetryPolicy {
-    return { attempts: COMMIT_POINT_ATTEMPTS, baseDelayMs: 10, maxDelayMs: 500 };
   }
 
   /** Completes a commit that passed its commit point, from its log (idempotent; anyone may). */
@@ -1519,6 +1610,7 @@ export class DynamoDbStateStore implements StateStore {
           subSequenceNumber: attrN(d.subSequenceNumber),
           code: attrS(d.code),
           arrivalTimestamp: attrN(d.arrivalTimestamp),
+          disposition: attrS(d.disposition ?? 'dead_letter'),
           createdAt: updatedAt,
           ...payload.attrs,
         },
@@ -1544,6 +1636,27 @@ export class DynamoDbStateStore implements StateStore {
           warehouse: attrS(a.warehouse),
           detectedAt: attrN(a.detectedAt),
           detector: attrS(a.detector),
+          createdAt: updatedAt,
+          ...payload.attrs,
+        },
+        parts: partItems(pk, sk, contentId, payload.parts),
+        pid: payload.parts.length > 0 ? contentId : null,
+      });
+    }
+
+    for (const u of log.undelivered ?? []) {
+      const pk = undeliveredPk(u.notification.id);
+      const sk = undeliveredSk(u.receiver, u.notification.id);
+      const json = JSON.stringify({ reason: u.reason, notification: u.notification });
+      const contentId = sha256Hex(json).slice(0, 16);
+      const payload = await encodePayload(json, contentId);
+      immutable.push({
+        id: headId(pk, sk),
+        item: {
+          ...key(pk, sk),
+          receiver: attrS(u.receiver),
+          notificationId: attrS(u.notification.id),
+          shardId: attrS(u.shardId),
           createdAt: updatedAt,
           ...payload.attrs,
         },
@@ -1645,7 +1758,7 @@ export class DynamoDbStateStore implements StateStore {
           remaining = remaining.filter((_, i) => !failed.has(i));
           continue;
         }
-        if (attempt >= this.#retry.attempts) {
+        if (attempt >= this.#retry.maxAttempts) {
           throw new DynamoDbUnprocessedError(
             `DynamoDB kept cancelling a transaction of ${remaining.length} row writes (${[...new Set(reasons.map((r) => r.code))].join(', ')}) through ${attempt} tries`,
           );
@@ -1715,7 +1828,7 @@ export class DynamoDbStateStore implements StateStore {
         ) {
           throw err;
         }
-        if (attempt >= this.#retry.attempts) {
+        if (attempt >= this.#retry.maxAttempts) {
           throw new DynamoDbUnprocessedError(`the row ${pk} kept changing while its forget list was merged`);
         }
       }
@@ -1743,14 +1856,14 @@ export class DynamoDbStateStore implements StateStore {
       if (code !== 'ConditionalCheckFailed' && !RETRYABLE_CODES.has(code)) {
         throw new Error(`DynamoDB refused a row write: ${code}`);
       }
-      if (attempt >= this.#retry.attempts) {
+      if (attempt >= this.#retry.maxAttempts) {
         throw new DynamoDbUnprocessedError(`the row ${pk} kept changing while its forget list was merged`);
       }
       if (code !== 'ConditionalCheckFailed') await backOff(this.#retry, attempt);
     }
   }
 
-  /** Inserts a dead letter or anomaly unless its key is stored (the first wins). */
+  /** Inserts a dead letter, anomaly or undelivered notification unless its key is stored (the first wins). */
   async #putIfAbsent(head: HeadWrite): Promise<void> {
     try {
       await this.#client.send(

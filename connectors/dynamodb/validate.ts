@@ -3,8 +3,13 @@
  * database refuse a bad row and roll back; DynamoDB cannot roll back a batch larger than one
  * transaction, so everything DynamoDB (or the pipeline, reading it back) could refuse is refused here,
  * with the path of the offending field.
+ *
+ * Two kinds of refusal: a field of the wrong type (null, NaN, not a string) is a bug of the caller, a
+ * `TypeError`; a well-typed value DynamoDB cannot hold (an identifier too long for a key, a lone
+ * surrogate, a number beyond DynamoDB's range) is the data's, a `StoreRefusedError`, so that the engine
+ * sets aside the record that carries it instead of retrying the batch forever.
  */
-import type { BatchCommit } from '../../pipeline/ports.js';
+import { type BatchCommit, StoreRefusedError } from '../../pipeline/ports.js';
 import { isStorableNumber } from './codec.js';
 
 /** Identifiers (SKUs, ids, keys, shard ids) longer than this are refused: they belong in no key. */
@@ -14,22 +19,27 @@ export const MAX_IDENTIFIER_LENGTH = 1_024;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 class Checker {
+  /** Values DynamoDB cannot hold, though of the right type. */
+  readonly refused: string[] = [];
+
   constructor(readonly errors: string[]) {}
 
   string(path: string, value: unknown, identifier = false): void {
     if (typeof value !== 'string') {
       this.errors.push(`${path} must be a string, got ${describe(value)}`);
     } else if (identifier && value.length > MAX_IDENTIFIER_LENGTH) {
-      this.errors.push(`${path} must be at most ${MAX_IDENTIFIER_LENGTH} characters, got ${value.length}`);
+      this.refused.push(`${path} must be at most ${MAX_IDENTIFIER_LENGTH} characters, got ${value.length}`);
     } else if (LONE_SURROGATE.test(value)) {
-      this.errors.push(`${path} holds a lone UTF-16 surrogate, which DynamoDB cannot store`);
+      this.refused.push(`${path} holds a lone UTF-16 surrogate, which DynamoDB cannot store`);
     }
   }
 
   number(path: string, value: unknown, nullable = false): void {
     if (nullable && value === null) return;
     if (!isStorableNumber(value)) {
-      this.errors.push(
+      // A finite number beyond DynamoDB's range is data; NaN, an infinity or a non-number is a bug.
+      const list = typeof value === 'number' && Number.isFinite(value) ? this.refused : this.errors;
+      list.push(
         `${path} must be ${nullable ? 'null or ' : ''}a finite number of magnitude 0 or in [1e-130, 1e126), got ${describe(value)}`,
       );
     }
@@ -70,7 +80,8 @@ function describe(value: unknown): string {
 
 /**
  * Checks every field of a batch; throws a `TypeError` listing the first problems (with their paths)
- * when any is wrong, so that the store writes nothing of a batch it could only write in part.
+ * when a field has the wrong type, or a `StoreRefusedError` when every field is well typed but some
+ * value cannot be stored, so that the store writes nothing of a batch it could only write in part.
  *
  * @example
  * ```ts
@@ -132,6 +143,9 @@ export function validateBatch(batch: BatchCommit): void {
       c.string(`${p}.reason`, d.reason);
       if (!(d.data instanceof Uint8Array))
         errors.push(`${p}.data must be a Uint8Array, got ${describe(d.data)}`);
+      if (d.disposition !== undefined && d.disposition !== 'dead_letter' && d.disposition !== 'quarantine') {
+        errors.push(`${p}.disposition must be 'dead_letter' or 'quarantine', got ${describe(d.disposition)}`);
+      }
     });
   }
   if (c.array('batch.anomalies', batch.anomalies)) {
@@ -166,9 +180,26 @@ export function validateBatch(batch: BatchCommit): void {
       }
     });
   }
+  if (batch.undelivered !== undefined && c.array('batch.undelivered', batch.undelivered)) {
+    batch.undelivered.forEach((u, i) => {
+      const p = `batch.undelivered[${i}]`;
+      if (!c.object(p, u)) return;
+      c.string(`${p}.receiver`, u.receiver, true);
+      c.string(`${p}.shardId`, u.shardId, true);
+      c.string(`${p}.reason`, u.reason);
+      // The notification itself is stored as JSON, which holds any text; only its id is in a key.
+      if (c.object(`${p}.notification`, u.notification))
+        c.string(`${p}.notification.id`, u.notification.id, true);
+    });
+  }
+  const list = (all: string[]): string =>
+    `${all.slice(0, 5).join('; ')}${all.length > 5 ? `; and ${all.length - 5} more` : ''}`;
   if (errors.length > 0) {
-    const shown = errors.slice(0, 5).join('; ');
-    const more = errors.length > 5 ? `; and ${errors.length - 5} more` : '';
-    throw new TypeError(`DynamoDB state store: invalid batch, nothing was written: ${shown}${more}`);
+    // Wrong types and refused values together: the bug is what to report.
+    const all = [...errors, ...c.refused];
+    throw new TypeError(`DynamoDB state store: invalid batch, nothing was written: ${list(all)}`);
+  }
+  if (c.refused.length > 0) {
+    throw new StoreRefusedError('dynamodb', `nothing was written: ${list(c.refused)}`);
   }
 }

@@ -9,9 +9,14 @@
  *   dead worker and is taken; unowned leases (released on shutdown) are taken at once; a worker below
  *   its fair share (leases ÷ live workers) steals one lease from the most loaded worker — the one whose
  *   throughput best evens out the two.
- * - **Reading.** GetRecords per shard with adaptive back-off (full batches at once, partial ones after
- *   a short pause, empty ones after the poll interval; throttling backs off exponentially with jitter);
- *   an expired iterator is renewed at the last position; KPL aggregates are de-aggregated.
+ * - **Reading.** GetRecords per shard with adaptive polling (full batches at once, partial ones after
+ *   a short pause, empty ones after the poll interval); an expired iterator is renewed at the last
+ *   position; KPL aggregates are de-aggregated.
+ * - **Failures.** Every wait after a failure (GetRecords, a new iterator, shard sync, lease taking and
+ *   renewal, the lease table at start) is the pipeline's {@link RetryPolicy}: full jitter below 200 ms
+ *   doubling to 10 s, cut short by the stop signal. Failures and recoveries of `kinesis stream <name>`
+ *   and `lease table <name>` go to the `health` observer (for `/readyz`), and log lines name the part
+ *   and the real cause.
  * - **Checkpoints.** The state store's checkpoint (committed with the state) is where a shard resumes;
  *   the lease's checkpoint follows it, fenced by ownership, and marks `SHARD_END` for the children.
  *   The state store fences commits too: a worker that lost a shard while a batch was in flight gets
@@ -24,13 +29,12 @@ import {
   type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type GetShardIteratorCommandInput,
-  type KinesisClient,
   ListShardsCommand,
   ProvisionedThroughputExceededException,
   type Shard,
 } from '@aws-sdk/client-kinesis';
+import { describeCause } from '../../pipeline/errors.js';
 import {
-  comparePositions,
   deaggregate,
   type ExtendedSequenceNumber,
   lastPosition,
@@ -39,110 +43,23 @@ import {
   type ShardRecordProcessor,
   StaleCheckpointError,
 } from '../../pipeline/index.js';
+import { type RetryAttempt, RetryGiveUpError, RetryPolicy } from '../../pipeline/retry.js';
 import { type Lease, LeaseLostError, type Leases } from './leases.js';
+import { abortableSleep, after, HeldLease } from './shard-reading.js';
+import type { KinesisSourceOptions } from './source-options.js';
+import { DependencyReport, observeLeases, Schedule } from './worker-faults.js';
 
-/** Where a worker starts reading a shard that has no checkpoint yet. */
-export type InitialPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
+export type {
+  InitialPosition,
+  KinesisSourceLog,
+  KinesisSourceMetrics,
+  KinesisSourceOptions,
+} from './source-options.js';
 
-/** What the worker reports, for Prometheus (see the CLI's wiring) or tests. */
-export interface KinesisSourceMetrics {
-  fetched?(shardId: string, records: number, bytes: number, millisBehindLatest: number | undefined): void;
-  throttled?(shardId: string): void;
-  leasesHeld?(count: number): void;
-  leaseTransition?(kind: 'taken' | 'stolen' | 'lost' | 'released' | 'ended'): void;
-}
-
-/** The little logging the worker does (pino's signature). */
-export interface KinesisSourceLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-/**
- * Options of {@link KinesisSource}.
- *
- * @example
- * ```ts
- * const options: KinesisSourceOptions = {
- *   kinesis, leases: new LeaseTable(ddb, 'shelfwatch'), streamName: 'inventory', workerId: 'worker-a',
- *   loadCheckpoint: (shardId) => store.loadCheckpoint(shardId),
- * };
- * ```
- */
-export interface KinesisSourceOptions {
-  kinesis: Pick<KinesisClient, 'send'>;
-  leases: Leases;
-  streamName: string;
-  /** Unique among the workers of the application (default: host name and process id). */
-  workerId: string;
-  /** A lease not renewed for this long is taken over, ms (KCL's failoverTimeMillis). Default 10,000. */
-  failoverTimeMs?: number;
-  /** Wait after an empty GetRecords, ms (KCL's idleTimeBetweenReadsInMillis). Default 1,000. */
-  pollIntervalMs?: number;
-  /** Records per GetRecords call (≤ 10,000). Default 10,000. */
-  maxRecords?: number;
-  /** Where shards without a checkpoint start. Default TRIM_HORIZON. */
-  initialPosition?: InitialPosition;
-  /** For AT_TIMESTAMP. */
-  initialTimestamp?: Date;
-  /** How often the shard list is re-read (new shards after resharding), ms. Default 60,000. */
-  shardSyncIntervalMs?: number;
-  /** At most this many leases per worker. Default unlimited. */
-  maxLeasesPerWorker?: number;
-  /** The authoritative checkpoint (the state store's, written with the state). */
-  loadCheckpoint?: (shardId: string) => Promise<ExtendedSequenceNumber | null>;
-  metrics?: KinesisSourceMetrics;
-  log?: KinesisSourceLog;
-}
+/** The worker's default waits after failures: those GetRecords had (200 ms doubling to 10 s). */
+const DEFAULT_RETRY = { baseDelayMs: 200, maxDelayMs: 10_000 };
 
 const isSequenceNumber = (s: string): boolean => /^\d+$/.test(s);
-
-/**
- * The items of a shard's batch (in stream order) after `from`: only the stale head is compared, so a
- * batch that is all new costs one comparison.
- */
-function after<T extends ExtendedSequenceNumber>(items: T[], from: ExtendedSequenceNumber | null): T[] {
-  if (from === null) return items;
-  let i = 0;
-  while (i < items.length && !(comparePositions(items[i] as T, from) > 0)) i++;
-  return i === 0 ? items : items.slice(i);
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** One lease held by this worker, with its writes serialized (renewals and checkpoints race otherwise). */
-class HeldLease {
-  private chain: Promise<unknown> = Promise.resolve();
-  lost = false;
-  constructor(public lease: Lease) {}
-
-  /** Runs a conditional write with the latest stored version of the lease, and keeps the result. */
-  write(task: (lease: Lease) => Promise<Lease | undefined>): Promise<void> {
-    const next = this.chain.then(async () => {
-      if (this.lost) throw new LeaseLostError(this.lease.leaseKey, 'write after loss');
-      try {
-        const updated = await task(this.lease);
-        if (updated) this.lease = updated;
-      } catch (err) {
-        if (err instanceof LeaseLostError) this.lost = true;
-        throw err;
-      }
-    });
-    this.chain = next.catch(() => undefined);
-    return next;
-  }
-}
 
 type ConsumerEnd = 'ended' | 'lost' | 'shutdown';
 
@@ -164,11 +81,28 @@ export class KinesisSource implements RecordSource {
   /** Counter last seen per lease, and when it changed (the heartbeat). */
   private readonly seen = new Map<string, { counter: number; at: number }>();
   private syncRequested = true;
+  private readonly leases: Leases;
+  private readonly report: DependencyReport;
+  private readonly policy: RetryPolicy;
+  /** GetRecords: every error is waited out but an expired iterator, which a new iterator cures. */
+  private readonly readPolicy: RetryPolicy;
+  /** `kinesis stream <name>`: how logs and the health observer name the stream. */
+  private readonly stream: string;
+  /** `lease table <name>`. */
+  private readonly leaseTable: string;
 
   constructor(private readonly o: KinesisSourceOptions) {
     this.failover = o.failoverTimeMs ?? 10_000;
     this.poll = o.pollIntervalMs ?? 1_000;
     this.limit = Math.min(10_000, Math.max(1, o.maxRecords ?? 10_000));
+    this.policy = o.retryPolicy ?? new RetryPolicy(DEFAULT_RETRY);
+    this.readPolicy = this.policy.with({
+      classify: (e) => (e instanceof ExpiredIteratorException ? 'permanent' : 'transient'),
+    });
+    this.report = new DependencyReport(o.health);
+    this.stream = `kinesis stream ${o.streamName}`;
+    this.leaseTable = `lease table ${o.leases.tableName ?? 'leases'}`;
+    this.leases = observeLeases(o.leases, this.leaseTable, this.report);
   }
 
   /** The leases this worker holds now. */
@@ -177,39 +111,54 @@ export class KinesisSource implements RecordSource {
   }
 
   async run(createProcessor: (shardId: string) => ShardRecordProcessor, signal: AbortSignal): Promise<void> {
-    await this.o.leases.ensure();
+    try {
+      // Waits out a lease table that is not reachable yet; a permanent error (no permission) fails.
+      await this.policy.run(this.leaseTable, () => this.leases.ensure(), {
+        signal,
+        onRetry: (a) => this.warnRetry(a, 'creating or reading the lease table failed'),
+      });
+    } catch (err) {
+      if (err instanceof RetryGiveUpError && err.reason === 'aborted') return;
+      throw err;
+    }
     // Consumers stop on their own signal: the worker's, or a lease loss.
     const stops = new Map<string, AbortController>();
-    let lastSync = 0;
-    let lastTake = 0;
-    let lastRenew = Date.now();
     const renewEvery = Math.max(50, Math.floor(this.failover / 3));
     const takeEvery = Math.max(100, Math.floor(this.failover / 2));
+    // Each task runs once per period; after a failure, again after the retry policy's wait.
+    const sync = new Schedule(this.o.shardSyncIntervalMs ?? 60_000, this.policy);
+    const renewals = new Schedule(renewEvery, this.policy, Date.now() + renewEvery);
+    const taking = new Schedule(takeEvery, this.policy);
+    const step = async (schedule: Schedule, task: () => Promise<boolean>): Promise<void> => {
+      if (!schedule.due(Date.now())) return;
+      if (await task()) schedule.succeeded(Date.now());
+      else schedule.failed(Date.now());
+    };
     while (!signal.aborted) {
-      const now = Date.now();
-      if (this.syncRequested || now - lastSync >= (this.o.shardSyncIntervalMs ?? 60_000)) {
+      if (this.syncRequested) {
         this.syncRequested = false;
-        lastSync = now;
-        await this.guard('shard sync', () => this.syncShards());
+        sync.now();
       }
-      if (now - lastRenew >= renewEvery) {
-        lastRenew = now;
-        await this.renewAll(stops);
-      }
-      if (now - lastTake >= takeEvery || lastTake === 0) {
-        lastTake = now;
-        await this.guard('lease taking', () => this.takeLeases());
-      }
+      await step(sync, () => this.guard('shard sync', () => this.syncShards()));
+      await step(renewals, () => this.renewAll(stops));
+      await step(taking, () => this.guard('lease taking', () => this.takeLeases()));
       for (const [shardId, held] of this.held) {
         if (this.consumers.has(shardId)) continue;
         const stop = new AbortController();
         stops.set(shardId, stop);
         const run = this.consume(held, createProcessor(shardId), stop.signal, createProcessor)
           .catch((err: unknown) => {
-            this.o.log?.warn({ shardId, err: String(err) }, 'shard consumer failed; the lease is given up');
+            const what = this.report.blamed(err) ?? `shard consumer ${shardId}`;
+            const cause = describeCause(err);
+            this.o.log?.warn(
+              { what, shardId, cause },
+              `${what}: ${cause}; the shard consumer stopped and the lease is given up`,
+            );
             return 'lost' as ConsumerEnd;
           })
           .then(async (end) => {
+            // Nobody reads the shard here any more: its reads no longer say anything about the stream.
+            this.report.recovered(this.stream, shardId);
             this.consumers.delete(shardId);
             stops.delete(shardId);
             this.held.delete(shardId);
@@ -232,27 +181,47 @@ export class KinesisSource implements RecordSource {
     await Promise.allSettled([...this.consumers.values()]);
   }
 
-  private async guard(what: string, task: () => Promise<void>): Promise<void> {
+  /** Runs a coordination task; a failure is logged (naming the part that failed) and retried later. */
+  private async guard(task: string, run: () => Promise<void>): Promise<boolean> {
     try {
-      await task();
+      await run();
+      return true;
     } catch (err) {
-      // DynamoDB or Kinesis briefly unavailable: the next round tries again; held leases keep going.
-      this.o.log?.warn({ what, err: String(err) }, 'lease coordination failed; retrying');
+      // DynamoDB or Kinesis unavailable: the task's schedule retries it; held leases keep going.
+      const what = this.report.blamed(err) ?? 'kinesis worker';
+      const cause = describeCause(err);
+      this.o.log?.warn({ what, task, cause }, `${what}: ${task} failed: ${cause}; retrying`);
+      return false;
     }
+  }
+
+  /** Logs a failure the retry policy is about to wait out, naming the part and the cause. */
+  private warnRetry(a: RetryAttempt, doing: string, shardId?: string): void {
+    const cause = describeCause(a.error);
+    this.o.log?.warn(
+      { what: a.what, ...(shardId ? { shardId } : {}), cause, attempt: a.attempt, delayMs: a.delayMs },
+      `${a.what}: ${doing}: ${cause}; retrying in ${a.delayMs} ms`,
+    );
   }
 
   /** Creates leases for shards that have none (with their parents), per the initial position. */
   private async syncShards(): Promise<void> {
     const shards: Shard[] = [];
     let token: string | undefined;
-    do {
-      const page = await this.o.kinesis.send(
-        new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.o.streamName }),
-      );
-      shards.push(...(page.Shards ?? []));
-      token = page.NextToken;
-    } while (token);
-    const existing = await this.o.leases.list();
+    try {
+      do {
+        const page = await this.o.kinesis.send(
+          new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.o.streamName }),
+        );
+        shards.push(...(page.Shards ?? []));
+        token = page.NextToken;
+      } while (token);
+      this.report.recovered(this.stream, 'shard list');
+    } catch (err) {
+      this.report.failed(this.stream, 'shard list', err);
+      throw err;
+    }
+    const existing = await this.leases.list();
     const known = new Set(existing.map((l) => l.leaseKey));
     const firstStart = existing.length === 0;
     const initial = this.o.initialPosition ?? 'TRIM_HORIZON';
@@ -274,28 +243,34 @@ export class KinesisSource implements RecordSource {
         // whatever the initial position: its parents' readers stopped exactly where it starts.
         checkpoint = 'TRIM_HORIZON';
       }
-      await this.o.leases.create(id, checkpoint, parents);
+      await this.leases.create(id, checkpoint, parents);
     }
   }
 
-  private async renewAll(stops: Map<string, AbortController>): Promise<void> {
-    await Promise.all(
+  /** Renews every held lease; false when a renewal failed (not lost: failed) and is to be retried. */
+  private async renewAll(stops: Map<string, AbortController>): Promise<boolean> {
+    const renewed = await Promise.all(
       [...this.held].map(async ([shardId, held]) => {
         try {
-          await held.write((lease) =>
-            this.o.leases.renew(lease, this.o.workerId, this.throughputOf(shardId)),
-          );
+          await held.write((lease) => this.leases.renew(lease, this.o.workerId, this.throughputOf(shardId)));
+          return true;
         } catch (err) {
           if (err instanceof LeaseLostError) {
             this.o.log?.info({ shardId }, 'lease lost to another worker');
             stops.get(shardId)?.abort();
-          } else {
-            // Transient: renew again next round (the lease expires only after the failover time).
-            this.o.log?.warn({ shardId, err: String(err) }, 'lease renewal failed; retrying');
+            return true;
           }
+          // Retried after the policy's wait (the lease expires only after the failover time).
+          const cause = describeCause(err);
+          this.o.log?.warn(
+            { what: this.leaseTable, shardId, cause },
+            `${this.leaseTable}: lease renewal of ${shardId} failed: ${cause}; retrying`,
+          );
+          return false;
         }
       }),
     );
+    return renewed.every(Boolean);
   }
 
   private readonly rates = new Map<string, { records: number; since: number }>();
@@ -319,7 +294,7 @@ export class KinesisSource implements RecordSource {
   private async takeLeases(): Promise<void> {
     const me = this.o.workerId;
     const now = Date.now();
-    const all = await this.o.leases.list();
+    const all = await this.leases.list();
     const byKey = new Map(all.map((l) => [l.leaseKey, l]));
     for (const l of all) {
       const s = this.seen.get(l.leaseKey);
@@ -378,7 +353,7 @@ export class KinesisSource implements RecordSource {
 
   private async tryTake(l: Lease, kind: 'taken' | 'stolen'): Promise<boolean> {
     try {
-      const taken = await this.o.leases.take(l, this.o.workerId);
+      const taken = await this.leases.take(l, this.o.workerId);
       this.held.set(l.leaseKey, new HeldLease(taken));
       this.seen.set(l.leaseKey, { counter: taken.leaseCounter, at: Date.now() });
       this.o.metrics?.leaseTransition?.(kind);
@@ -414,6 +389,47 @@ export class KinesisSource implements RecordSource {
     return res.ShardIterator;
   }
 
+  /** A shard iterator, failures waited out through the retry policy (until `stop`). */
+  private async openIterator(
+    shardId: string,
+    from: ExtendedSequenceNumber | null,
+    lease: Lease,
+    stop: AbortSignal,
+  ): Promise<string | undefined> {
+    const iterator = await this.policy.run(this.stream, () => this.iterator(shardId, from, lease), {
+      signal: stop,
+      onRetry: (a) => {
+        this.report.failed(this.stream, shardId, a.error);
+        this.warnRetry(a, `GetShardIterator on ${shardId} failed`, shardId);
+      },
+    });
+    this.report.recovered(this.stream, shardId);
+    return iterator;
+  }
+
+  /** One GetRecords call, failures waited out through the retry policy (until `stop`). */
+  private async getRecords(
+    shardId: string,
+    iterator: string,
+    stop: AbortSignal,
+  ): Promise<GetRecordsCommandOutput> {
+    const res = await this.readPolicy.run(
+      this.stream,
+      () => this.o.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.limit })),
+      {
+        signal: stop,
+        onRetry: (a) => {
+          this.report.failed(this.stream, shardId, a.error);
+          // Throttling is counted, not logged: a busy shard would flood the log.
+          if (a.error instanceof ProvisionedThroughputExceededException) this.o.metrics?.throttled?.(shardId);
+          else this.warnRetry(a, `GetRecords on ${shardId} failed`, shardId);
+        },
+      },
+    );
+    this.report.recovered(this.stream, shardId);
+    return res;
+  }
+
   /** Reads one shard until it ends, the lease is lost, or the worker stops. */
   private async consume(
     held: HeldLease,
@@ -439,12 +455,12 @@ export class KinesisSource implements RecordSource {
         if (p === null && !ended) return; // nothing handed over yet: nothing to record
         await held.write((lease) =>
           p === null
-            ? this.o.leases.checkpoint(lease, me, 'SHARD_END', 0)
-            : this.o.leases.checkpoint(lease, me, p.sequenceNumber, p.subSequenceNumber),
+            ? this.leases.checkpoint(lease, me, 'SHARD_END', 0)
+            : this.leases.checkpoint(lease, me, p.sequenceNumber, p.subSequenceNumber),
         );
       },
     };
-    const start = async (): Promise<string | undefined> => {
+    const start = async (): Promise<void> => {
       // The state store's checkpoint is authoritative (it commits with the state); the lease's may
       // lag it by the batch whose lease write a crash interrupted.
       position = (await this.o.loadCheckpoint?.(shardId)) ?? leaseCheckpoint();
@@ -454,14 +470,25 @@ export class KinesisSource implements RecordSource {
         checkpoint: position,
         parentShardIds: held.lease.parentShardIds,
       });
-      return this.iterator(shardId, position, held.lease);
     };
-    let iterator = await start();
-    let backoff = 0;
+    // A wait the stop signal cut short: the loop ends and the shard is handed back.
+    const stopped = (err: unknown): boolean =>
+      stop.aborted && err instanceof RetryGiveUpError && err.reason === 'aborted';
+    await start();
+    /** null: an iterator is to be opened at what was handed over; undefined: the shard ended. */
+    let iterator: string | undefined | null = null;
     while (!stop.aborted) {
       if (held.lost) {
         await processor.leaseLost({ shardId });
         return 'lost';
+      }
+      if (iterator === null) {
+        try {
+          iterator = await this.openIterator(shardId, handedOver, held.lease, stop);
+        } catch (err) {
+          if (stopped(err)) continue;
+          throw err;
+        }
       }
       if (iterator === undefined) {
         // The shard is closed and fully read: let children start.
@@ -479,20 +506,14 @@ export class KinesisSource implements RecordSource {
       }
       let res: GetRecordsCommandOutput;
       try {
-        res = await this.o.kinesis.send(
-          new GetRecordsCommand({ ShardIterator: iterator, Limit: this.limit }),
-        );
-        backoff = 0;
+        res = await this.getRecords(shardId, iterator, stop);
       } catch (err) {
-        if (err instanceof ExpiredIteratorException) {
-          iterator = await this.iterator(shardId, handedOver, held.lease);
+        if (stopped(err)) continue;
+        if (err instanceof RetryGiveUpError && err.cause instanceof ExpiredIteratorException) {
+          iterator = null; // a new one at the last position handed over
           continue;
         }
-        if (err instanceof ProvisionedThroughputExceededException) this.o.metrics?.throttled?.(shardId);
-        else this.o.log?.warn({ shardId, err: String(err) }, 'GetRecords failed; backing off');
-        backoff = Math.min(10_000, Math.max(200, backoff * 2));
-        await abortableSleep(backoff / 2 + Math.random() * (backoff / 2), stop);
-        continue;
+        throw err;
       }
       const raw = res.Records ?? [];
       const { records, deadLetters } = deaggregate(shardId, raw);
@@ -518,7 +539,7 @@ export class KinesisSource implements RecordSource {
           if (err instanceof StaleCheckpointError || err instanceof LeaseLostError) {
             // Did *we* lose the shard, or was it the other worker? Ask the lease table.
             const stillOurs = await held
-              .write((lease) => this.o.leases.renew(lease, me))
+              .write((lease) => this.leases.renew(lease, me))
               .then(() => true)
               .catch(() => false);
             if (!stillOurs) {
@@ -526,7 +547,8 @@ export class KinesisSource implements RecordSource {
               return 'lost';
             }
             processor = createProcessor(shardId);
-            iterator = await start();
+            await start();
+            iterator = null;
             continue;
           }
           throw err;
@@ -548,12 +570,16 @@ export class KinesisSource implements RecordSource {
     }
     try {
       await held.write(async (lease) => {
-        await this.o.leases.release(lease, me);
+        await this.leases.release(lease, me);
         return undefined;
       });
       this.o.metrics?.leaseTransition?.('released');
     } catch (err) {
-      this.o.log?.warn({ shardId, err: String(err) }, 'lease release failed; it will expire instead');
+      const cause = describeCause(err);
+      this.o.log?.warn(
+        { what: this.leaseTable, shardId, cause },
+        `${this.leaseTable}: lease release of ${shardId} failed: ${cause}; it will expire instead`,
+      );
     }
     return 'shutdown';
   }

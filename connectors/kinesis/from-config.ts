@@ -1,6 +1,11 @@
 /** Builds the Kinesis worker from the run configuration's `source: { type: kinesis }`. */
 import { hostname } from 'node:os';
-import type { ExtendedSequenceNumber, ShelfwatchMetrics, SourceConfig } from '../../pipeline/index.js';
+import type {
+  DependencyObserver,
+  ExtendedSequenceNumber,
+  ShelfwatchMetrics,
+  SourceConfig,
+} from '../../pipeline/index.js';
 import { createKinesisClient, createLeaseTableClient } from './client.js';
 import { KinesisSource, type KinesisSourceLog } from './consumer.js';
 import { LeaseTable } from './leases.js';
@@ -20,7 +25,7 @@ export type KinesisSourceConfig = Extract<SourceConfig, { type: 'kinesis' }>;
  *
  * @example
  * ```ts
- * const deps: KinesisSourceDeps = { loadCheckpoint: (id) => store.loadCheckpoint(id), metrics, log };
+ * const deps: KinesisSourceDeps = { loadCheckpoint: (id) => store.loadCheckpoint(id), metrics, log, health };
  * ```
  */
 export interface KinesisSourceDeps {
@@ -28,6 +33,11 @@ export interface KinesisSourceDeps {
   loadCheckpoint: (shardId: string) => Promise<ExtendedSequenceNumber | null>;
   metrics?: ShelfwatchMetrics;
   log?: KinesisSourceLog;
+  /**
+   * Told when `kinesis stream <stream>` or `lease table <applicationName>` fails and recovers: the
+   * process's `DependencyHealth`, so that `/readyz` can name them.
+   */
+  health?: DependencyObserver;
 }
 
 /**
@@ -63,6 +73,7 @@ export function createKinesisSource(config: KinesisSourceConfig, deps: KinesisSo
     ...(config.maxLeasesPerWorker ? { maxLeasesPerWorker: config.maxLeasesPerWorker } : {}),
     loadCheckpoint: deps.loadCheckpoint,
     ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.health ? { health: deps.health } : {}),
     metrics: m
       ? {
           fetched: (shard, records, bytes, behind) => {

@@ -94,7 +94,10 @@ function fromItem(item: Record<string, AttributeValue>): Lease {
 export type Leases = Pick<
   LeaseTable,
   'ensure' | 'list' | 'create' | 'take' | 'renew' | 'checkpoint' | 'release'
->;
+> & {
+  /** How logs and `/readyz` name the table (`lease table <name>`). */
+  readonly tableName?: string;
+};
 
 /**
  * The lease table of one application (the table is named after it, as KCL does).

@@ -168,6 +168,29 @@ describe('putRecords', () => {
     expect(slept).toEqual([100]);
   });
 
+  it('backs off with full jitter below base · 2^n, capped, while calls keep being pushed back', async () => {
+    const fake = fakeKinesis((id, attempt) => id === 'a1' && attempt < 4);
+    const r = (k: string, n: number) => ({ partitionKey: k, data: Buffer.from(`${k}${n}`) });
+    const slept: number[] = [];
+    const options = { streamName: 's', baseDelayMs: 100, maxDelayMs: 500, random: () => 0.999 };
+    const done = await putRecords(fake.client, [r('a', 1), r('b', 1)], {
+      ...options,
+      sleep: async (ms) => void slept.push(ms),
+    });
+    expect(done).toEqual({ sent: 2, retried: 4 });
+    // Below 200, 400, then the 500 cap.
+    expect(slept).toEqual([199, 399, 499, 499]);
+    // A call that goes through starts the back-off over: a2 rejected after a1 got in waits < 200 again.
+    const again: number[] = [];
+    const fresh = fakeKinesis((id, attempt) => (id === 'a1' || id === 'a2') && attempt === 0);
+    await putRecords(fresh.client, [r('a', 1), r('a', 2)], {
+      ...options,
+      sleep: async (ms) => void again.push(ms),
+    });
+    expect(keysOf(fresh.calls)).toEqual([['a'], ['a'], ['a'], ['a']]);
+    expect(again).toEqual([199, 199]);
+  });
+
   it('retries a rejected record before the next record of its key, not after it', async () => {
     // a1 is throttled once; a2 must not be stored before it.
     const fake = fakeKinesis((id, attempt) => id === 'a1' && attempt === 0);

@@ -7,6 +7,7 @@
 
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import * as kpl from 'aws-kinesis-agg';
+import { RetryPolicy } from '../../pipeline/retry.js';
 import { partitionKeysOf } from './partition.js';
 
 /**
@@ -251,10 +252,15 @@ export interface PutOptions {
   streamName: string;
   /** How often one record may be rejected (throttled or failed) and retried before giving up. Default 8. */
   maxRetries?: number;
-  /** Back-off after a call with rejections: full jitter up to `baseDelayMs · 2^n`, at most `maxDelayMs`. */
+  /**
+   * Back-off after the n-th call in a row with rejections: full jitter below `baseDelayMs · 2^n` (the
+   * pipeline's `RetryPolicy`), at most `maxDelayMs`. Defaults 100 ms and 5 s.
+   */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Waits `ms`; injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** Uniform in [0, 1); injectable for tests. */
   random?: () => number;
 }
 
@@ -279,7 +285,13 @@ export async function putRecords(
   options: PutOptions,
 ): Promise<{ sent: number; retried: number }> {
   const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
-  const random = options.random ?? Math.random;
+  const maxDelayMs = options.maxDelayMs ?? 5_000;
+  const backoff = new RetryPolicy({
+    // A base above the cap waits the cap from the first call on, as the cap bounds every wait anyway.
+    baseDelayMs: Math.min(options.baseDelayMs ?? 100, maxDelayMs),
+    maxDelayMs,
+    ...(options.random ? { random: options.random } : {}),
+  });
   const maxRetries = options.maxRetries ?? 8;
   const queue = new PutQueue(records);
   let sent = 0;
@@ -287,10 +299,8 @@ export async function putRecords(
   // Consecutive calls with rejections: the back-off grows while the stream keeps pushing back.
   let pushedBack = 0;
   while (queue.size > 0) {
-    if (pushedBack > 0) {
-      const cap = Math.min(options.maxDelayMs ?? 5_000, (options.baseDelayMs ?? 100) * 2 ** pushedBack);
-      await sleep(random() * cap);
-    }
+    // The wait after n pushed-back calls is below base · 2^n: the policy's wait before retry n + 1.
+    if (pushedBack > 0) await sleep(backoff.delayBefore(pushedBack + 1));
     const call = queue.next();
     const res = await client.send(
       new PutRecordsCommand({

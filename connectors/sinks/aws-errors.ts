@@ -1,14 +1,13 @@
 /**
  * AWS SDK v3 failures as {@link SinkDeliveryError}s: whether sending again may help, in the sinks'
  * terms. The SDK has already retried what it considers transient (throttling, 5xx, resets: 3 attempts
- * by default) before an error reaches us; this decides what `withRetry` and the pipeline do next.
+ * by default) before an error reaches us. Whether to try again is the pipeline's one classification
+ * (`classifyError`: throttling, 5xx and network failures transient; a missing topic, a denied permission,
+ * an invalid parameter, missing credentials permanent), so `withRetry` and the engine agree.
  */
+import { describeCause } from '../../pipeline/errors.js';
+import { classifyError } from '../../pipeline/retry.js';
 import { SinkDeliveryError } from './retry.js';
-
-/** Error names that mean "slow down", whatever the service calls it. */
-const THROTTLING = /throttl|toomanyrequests|requestlimitexceeded|slowdown|provisionedthroughputexceeded/i;
-/** Credentials missing or unusable: no retry will conjure them. */
-const CREDENTIALS = /^CredentialsProviderError$|^InvalidClientTokenId$|^UnrecognizedClientException$/;
 
 /** The fields an SDK v3 service exception carries (smithy's `ServiceException`), all optional. */
 interface AwsErrorShape {
@@ -19,29 +18,6 @@ interface AwsErrorShape {
   $retryable?: unknown;
   $metadata?: { httpStatusCode?: unknown };
   cause?: unknown;
-}
-
-/**
- * Whether sending the same request again may succeed: throttling, server faults (5xx) and network
- * failures (no HTTP answer at all: refused, reset, timed out) may pass; client faults (4xx: a missing
- * topic, a denied permission, an invalid parameter) and missing credentials will not.
- *
- * @example
- * ```ts
- * isRetryableAwsError(Object.assign(new Error('x'), { name: 'ThrottledException', $fault: 'client' })); // true
- * ```
- */
-export function isRetryableAwsError(err: unknown): boolean {
-  const e = (err ?? {}) as AwsErrorShape;
-  const name = typeof e.name === 'string' ? e.name : '';
-  if (CREDENTIALS.test(name)) return false;
-  if (THROTTLING.test(name) || e.$retryable) return true;
-  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
-  if (status !== undefined) return status >= 500 || status === 429 || status === 408;
-  if (e.$fault === 'server') return true;
-  if (e.$fault === 'client') return false;
-  // No answer from the service: the connection failed or timed out.
-  return true;
 }
 
 /**
@@ -57,6 +33,11 @@ export function isRetryableAwsError(err: unknown): boolean {
 export function describeAwsError(err: unknown): string {
   const e = (err ?? {}) as AwsErrorShape;
   const name = typeof e.name === 'string' ? e.name : 'Error';
+  // No answer from the service: the cause (refused, reset, unresolvable) is in the error chain.
+  if (typeof e.$metadata?.httpStatusCode !== 'number' && e.$fault === undefined) {
+    const cause = describeCause(err);
+    return cause.startsWith(name) ? cause : `${name}: ${cause}`;
+  }
   const status =
     typeof e.$metadata?.httpStatusCode === 'number' ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
   const code = typeof e.code === 'string' ? e.code : codeOf(e.cause);
@@ -82,7 +63,7 @@ function codeOf(cause: unknown): string {
 export function awsDeliveryError(err: unknown, context: { sink: string; what: string }): SinkDeliveryError {
   if (err instanceof SinkDeliveryError) return err;
   const status = (err as AwsErrorShape | null)?.$metadata?.httpStatusCode;
-  const retryable = isRetryableAwsError(err);
+  const retryable = classifyError(err) === 'transient';
   return new SinkDeliveryError(
     `${context.what} failed: ${describeAwsError(err)}${retryable ? '' : ' (not retried)'}`,
     {

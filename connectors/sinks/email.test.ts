@@ -5,7 +5,15 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeAnomaly, makeNotification } from '../../pipeline/alerts/testing.js';
 import type { AlertNotification } from '../../pipeline/ports.js';
-import { EmailDeliveryError, EmailSink, emailHtml, emailMessageId, escapeHtml } from './email.js';
+import { classifyError } from '../../pipeline/retry.js';
+import {
+  classifySmtpError,
+  EmailDeliveryError,
+  EmailSink,
+  emailHtml,
+  emailMessageId,
+  escapeHtml,
+} from './email.js';
 import { SinkConfigError, withRetry } from './retry.js';
 
 const PASSWORD = 'smtpPassw0rd!Secret';
@@ -272,12 +280,29 @@ describe('EmailSink → smtp-server', () => {
     expect((err as Error).message).toContain('553 Sender address rejected');
   });
 
+  it('makes a refused recipient (550) permanent, as the engine classifies it', async () => {
+    const { port, received } = await smtp({
+      onRcptTo(_address, _session, callback) {
+        callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
+      },
+    });
+    const err = await withRetry(sink(port), { sleep: async () => {} })
+      .publish([makeNotification('n')])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EmailDeliveryError);
+    expect(err).toMatchObject({ retryable: false, smtpCode: 550, code: 'EENVELOPE' });
+    expect((err as Error).message).toContain('550 Mailbox unavailable');
+    expect(classifyError(err)).toBe('permanent');
+    expect(received).toHaveLength(0);
+  });
+
   it('reports a refused login as permanent, without the password anywhere', async () => {
     const { port, received } = await smtp();
     const s = sink(port, { password: `wrong-${PASSWORD}` });
     const err = await s.publish([makeNotification('n')]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EmailDeliveryError);
     expect(err).toMatchObject({ retryable: false, code: 'EAUTH', smtpCode: 535 });
+    expect(classifyError(err)).toBe('permanent');
     for (const shown of [
       String(err),
       (err as Error).stack,
@@ -302,6 +327,7 @@ describe('EmailSink → smtp-server', () => {
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ retryable: true, code: 'ESOCKET' });
     expect((err as Error).message).toContain('ECONNREFUSED');
+    expect(classifyError(err)).toBe('transient');
   });
 
   it('validates its options', () => {
@@ -311,6 +337,32 @@ describe('EmailSink → smtp-server', () => {
     expect(() => new EmailSink({ ...base, from: 'a@b.example\r\nBcc: x@y' })).toThrow(/from must be/);
     expect(() => new EmailSink({ ...base, port: 0 })).toThrow(/port must be/);
     expect(() => new EmailSink({ ...base, password: PASSWORD })).toThrow(/password is set but user is not/);
+  });
+});
+
+describe('classifySmtpError', () => {
+  const smtpError = (fields: Record<string, unknown>) => Object.assign(new Error('smtp'), fields);
+  it.each([
+    [{ code: 'EAUTH', responseCode: 535 }, 'permanent'],
+    [{ code: 'EAUTH', responseCode: 454 }, 'transient'],
+    [{ code: 'EAUTH' }, 'permanent'],
+    [{ code: 'ENOAUTH' }, 'permanent'],
+    [{ code: 'EENVELOPE', responseCode: 550 }, 'permanent'],
+    [{ code: 'EENVELOPE', responseCode: 452 }, 'transient'],
+    [{ code: 'EENVELOPE' }, 'permanent'],
+    [{ code: 'EMESSAGE', responseCode: 554 }, 'permanent'],
+    [{ code: 'EPROTOCOL', responseCode: 503 }, 'transient'],
+    [{ code: 'EPROTOCOL', responseCode: 421 }, 'transient'],
+    [{ code: 'ESOCKET', originalCode: 'ECONNREFUSED' }, 'transient'],
+    [{ code: 'ECONNECTION' }, 'transient'],
+    [{ code: 'ETIMEDOUT' }, 'transient'],
+    [{ code: 'EDNS' }, 'transient'],
+    [{ code: 'ETLS' }, 'permanent'],
+    [{ code: 'ERR_ACCESS_DENIED' }, 'permanent'],
+    [{ code: 'ECONNRESET' }, 'transient'],
+    [{}, 'transient'],
+  ] as const)('%o is %s', (fields, kind) => {
+    expect(classifySmtpError(smtpError(fields))).toBe(kind);
   });
 });
 

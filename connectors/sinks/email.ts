@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { createTransport } from 'nodemailer';
 import type { AlertNotification, AlertSink, Anomaly, Severity } from '../../pipeline/ports.js';
+import { classifyError, type ErrorKind } from '../../pipeline/retry.js';
 import {
   alertSubject,
   clean,
@@ -85,6 +86,14 @@ export class EmailDeliveryError extends SinkDeliveryError {
   }
 }
 
+/** What nodemailer's errors carry: its code, and the server's reply and reply code when it answered. */
+interface SmtpError {
+  code?: unknown;
+  responseCode?: unknown;
+  response?: unknown;
+  message?: unknown;
+}
+
 /** nodemailer codes that another attempt may get past: the network, a timeout, a dropped connection. */
 const TRANSIENT_CODES = new Set([
   'ECONNECTION',
@@ -95,6 +104,47 @@ const TRANSIENT_CODES = new Set([
   'EMAXLIMIT',
   'EABORT',
 ]);
+/**
+ * nodemailer codes that fail the same way until someone acts: a refused or missing login, an address
+ * or message refused, TLS that cannot be had, a configuration the transport refuses, and Node's
+ * permission model denying the network.
+ */
+const PERMANENT_CODES = new Set([
+  'EAUTH',
+  'ENOAUTH',
+  'EENVELOPE',
+  'EMESSAGE',
+  'ETLS',
+  'EREQUIRETLS',
+  'ECONFIG',
+  'EMAXRECIPIENTS',
+  'ERR_ACCESS_DENIED',
+]);
+
+/**
+ * Whether sending again may get a nodemailer failure through. The server's reply code decides when
+ * there is one (RFC 5321: 4yz transient, 5yz permanent, except 503 "bad sequence of commands", a
+ * session in the wrong state that a new connection gets past); else nodemailer's code (connection
+ * failures transient; a refused login, refused addresses, TLS and configuration errors permanent);
+ * else the pipeline's `classifyError` (a raw system code, or transient when unknown).
+ *
+ * @example
+ * ```ts
+ * classifySmtpError(Object.assign(new Error('Invalid login'), { code: 'EAUTH', responseCode: 535 })); // 'permanent'
+ * classifySmtpError(Object.assign(new Error('Try again later'), { code: 'EENVELOPE', responseCode: 451 })); // 'transient'
+ * ```
+ */
+export function classifySmtpError(err: unknown): ErrorKind {
+  const e = (err ?? {}) as SmtpError;
+  const reply = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+  if (reply !== undefined && reply >= 400 && reply < 600) {
+    return reply < 500 || reply === 503 ? 'transient' : 'permanent';
+  }
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code !== undefined && TRANSIENT_CODES.has(code)) return 'transient';
+  if (code !== undefined && PERMANENT_CODES.has(code)) return 'permanent';
+  return classifyError(err);
+}
 const SUBJECT_MAX = 200;
 const MAX_ANOMALIES = 20;
 const MAX_EVENT_IDS = 8;
@@ -216,19 +266,12 @@ export function emailContent(n: AlertNotification): { subject: string; text: str
   };
 }
 
-interface SmtpError {
-  code?: unknown;
-  responseCode?: unknown;
-  response?: unknown;
-  message?: unknown;
-}
-
 /**
  * E-mails notifications over SMTP, one message each, in order, over one pooled connection.
  *
  * A message some recipients refused but one accepted counts as sent (sending it again would reach the
- * others twice). A 4xx answer, a timeout or a lost connection is retryable; a 5xx answer or a failed
- * login is not.
+ * others twice). A 4xx answer, a timeout or a lost connection is retryable; a 5xx answer (535: login
+ * refused; 550: recipient refused) or a missing login is not (see {@link classifySmtpError}).
  *
  * @example
  * ```ts
@@ -359,10 +402,7 @@ export class EmailSink implements AlertSink {
     const e = (err ?? {}) as SmtpError;
     const code = typeof e.code === 'string' ? e.code : undefined;
     const smtpCode = typeof e.responseCode === 'number' ? e.responseCode : undefined;
-    const retryable =
-      smtpCode !== undefined
-        ? smtpCode >= 400 && smtpCode < 500
-        : code === undefined || TRANSIENT_CODES.has(code);
+    const retryable = classifySmtpError(err) === 'transient';
     const said = this.redact(
       typeof e.response === 'string' ? e.response : typeof e.message === 'string' ? e.message : String(err),
     );

@@ -1,8 +1,11 @@
 /**
  * What the HTTP sinks (webhook, Slack) share: a secret-bearing endpoint URL checked without echoing it,
  * and one JSON POST read to the end within a timeout, whose network failures are retryable
- * {@link SinkDeliveryError}s that name the host only. Each sink judges the answer's status itself.
+ * {@link SinkDeliveryError}s that name the host and the real cause only. Each sink judges the answer's
+ * status itself, with the pipeline's `classifyStatus` (408, 425, 429 and 5xx transient; any other 4xx,
+ * 410 included, permanent).
  */
+import { describeCause } from '../../pipeline/errors.js';
 import { SinkConfigError, SinkDeliveryError } from './retry.js';
 
 /**
@@ -21,10 +24,6 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
-
-/** 408, 429 and 5xx: the endpoint may take the same request later. */
-export const isRetryableStatus = (status: number): boolean =>
-  status === 408 || status === 429 || status >= 500;
 
 /**
  * An endpoint URL that may carry a credential, and the scheme and host that messages may show.
@@ -87,7 +86,8 @@ export interface HttpAnswer {
  * stalls mid-body has not accepted the request as far as we can tell.
  *
  * @param who How errors name the sink: `webhook sink "ops"`.
- * @throws {SinkDeliveryError} retryable, on a network failure or the timeout (naming `where` only).
+ * @throws {SinkDeliveryError} retryable, on a network failure (naming `where` and the real cause, e.g.
+ *   `fetch failed: connect ECONNREFUSED 10.0.0.7:443`, never the path or query) or the timeout.
  *
  * @example
  * ```ts
@@ -121,7 +121,7 @@ export async function postJson(
   } catch (err) {
     const reason = controller.signal.aborted
       ? `no complete answer within ${o.timeoutMs} ms`
-      : `request failed (${errorCode(err)})`;
+      : withoutPathOrQuery(describeCause(err), url);
     throw new SinkDeliveryError(`${o.who}: POST to ${o.where}: ${reason}`, {
       sink: o.sink,
       retryable: true,
@@ -132,9 +132,18 @@ export async function postJson(
   }
 }
 
-/** A short, secret-free reason for a network failure: undici puts the system code on `cause`. */
-function errorCode(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  return err instanceof Error ? err.name : 'unknown error';
+/**
+ * `text` with the URL's path and query blanked out: they may hold the credential, and a network
+ * error's message could quote the URL (today's undici messages name the address only).
+ */
+function withoutPathOrQuery(text: string, url: URL): string {
+  let out = text.split(url.href).join(`${url.origin}/[redacted]`);
+  for (const [part, blank] of [
+    [`${url.pathname}${url.search}`, '/[redacted]'],
+    [url.search, '?[redacted]'],
+    [url.pathname, '/[redacted]'],
+  ] as const) {
+    if (part.length > 1) out = out.split(part).join(blank);
+  }
+  return out;
 }

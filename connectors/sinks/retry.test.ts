@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { makeNotification } from '../../pipeline/alerts/testing.js';
 import type { AlertNotification, AlertSink } from '../../pipeline/ports.js';
-import { fullJitterDelay, SinkConfigError, SinkDeliveryError, withRetry } from './retry.js';
+import { classifyError } from '../../pipeline/retry.js';
+import { SinkConfigError, SinkDeliveryError, withRetry } from './retry.js';
 
 /** A sink that fails with the given errors, one per call, then succeeds. */
 function flaky(errors: Error[]): AlertSink & { calls: AlertNotification[][]; closed: boolean } {
@@ -25,15 +26,6 @@ const retryable = (retryAfterMs?: number) =>
   new SinkDeliveryError('503', { sink: 'flaky', retryable: true, status: 503, retryAfterMs });
 const permanent = () => new SinkDeliveryError('400', { sink: 'flaky', retryable: false, status: 400 });
 
-describe('fullJitterDelay', () => {
-  it('is uniform below min(max, base · 2^attempt)', () => {
-    expect(fullJitterDelay(0, 200, 10_000, () => 0.5)).toBe(100);
-    expect(fullJitterDelay(3, 200, 10_000, () => 0.5)).toBe(800);
-    expect(fullJitterDelay(10, 200, 10_000, () => 0.999)).toBe(9990);
-    expect(fullJitterDelay(4, 200, 10_000, () => 0)).toBe(0);
-  });
-});
-
 describe('withRetry', () => {
   it('retries retryable errors with full-jitter back-off and then succeeds', async () => {
     const sink = flaky([retryable(), retryable(), retryable()]);
@@ -49,6 +41,22 @@ describe('withRetry', () => {
       [3, 400, 'flaky'],
     ]);
     expect(wrapped.name).toBe('flaky');
+  });
+
+  it('waits uniformly below min(maxDelayMs, baseDelayMs · 2^(n−1)) before the n-th retry', async () => {
+    const sleep = vi.fn(async (_ms: number, _signal: AbortSignal) => {});
+    const errors = Array.from({ length: 8 }, () => retryable());
+    await withRetry(flaky(errors), {
+      retries: 8,
+      baseDelayMs: 200,
+      maxDelayMs: 10_000,
+      random: () => 0.999,
+      sleep,
+    }).publish([]);
+    expect(sleep.mock.calls.map((c) => c[0])).toEqual([199, 399, 799, 1598, 3196, 6393, 9990, 9990]);
+    sleep.mockClear();
+    await withRetry(flaky([retryable(), retryable()]), { random: () => 0, sleep }).publish([]);
+    expect(sleep.mock.calls.map((c) => c[0])).toEqual([0, 0]);
   });
 
   it('gives up after `retries` retries with the last error', async () => {
@@ -81,14 +89,44 @@ describe('withRetry', () => {
   it('cuts a back-off wait short on close and closes the inner sink', async () => {
     const err = retryable();
     const sink = flaky([err]);
-    const wrapped = withRetry(sink, { baseDelayMs: 10_000, random: () => 0.99 });
+    let waiting: () => void = () => {};
+    const waits = new Promise<void>((resolve) => {
+      waiting = resolve;
+    });
+    const wrapped = withRetry(sink, { baseDelayMs: 10_000, random: () => 0.99, onRetry: () => waiting() });
     const started = Date.now();
     const publishing = wrapped.publish([]);
-    await new Promise((r) => setTimeout(r, 20));
+    await waits;
     await wrapped.close();
     await expect(publishing).rejects.toBe(err);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(sink.closed).toBe(true);
+  });
+
+  it('throws what the sink said, so that the engine classifies a permanent refusal as permanent', async () => {
+    const gone = new SinkDeliveryError('410', { sink: 'flaky', retryable: false, status: 410 });
+    const err = await withRetry(flaky([gone]), { sleep: async () => {} })
+      .publish([])
+      .catch((e: unknown) => e);
+    expect(err).toBe(gone);
+    expect(classifyError(err)).toBe('permanent');
+    const busy = retryable();
+    const last = await withRetry(flaky([retryable(), busy]), { retries: 1, sleep: async () => {} })
+      .publish([])
+      .catch((e: unknown) => e);
+    expect(last).toBe(busy);
+    expect(classifyError(last)).toBe('transient');
+  });
+
+  it('publishes once, without waiting, once closed', async () => {
+    const sleep = vi.fn(async () => {});
+    const err = retryable();
+    const sink = flaky([err]);
+    const wrapped = withRetry(sink, { sleep });
+    await wrapped.close();
+    await expect(wrapped.publish([])).rejects.toBe(err);
+    expect(sink.calls).toHaveLength(1);
+    expect(sleep).not.toHaveBeenCalled();
   });
 
   it('validates its options, naming them', () => {

@@ -4,8 +4,8 @@
  * connection) inside one publish, so the batch is not held for a blip, and gives up at once on a
  * permanent error (a 400 will fail the same way however often it is sent).
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { AlertNotification, AlertSink } from '../../pipeline/ports.js';
+import { RetryGiveUpError, RetryPolicy } from '../../pipeline/retry.js';
 
 /**
  * A sink could not deliver. `retryable` says whether sending the same thing again may succeed (a
@@ -106,26 +106,6 @@ function integerAtLeast(name: string, v: number, min: number): number {
 }
 
 /**
- * The wait before retry `attempt` (0-based): "full jitter" from AWS's Architecture Blog (exponential
- * back-off and jitter), uniform in [0, min(max, base · 2^attempt)). Full jitter spreads the retries
- * of many workers that failed together, so they do not hammer a recovering endpoint in lock-step.
- *
- * @example
- * ```ts
- * fullJitterDelay(3, 200, 10_000, () => 0.5); // 800
- * ```
- */
-export function fullJitterDelay(
-  attempt: number,
-  baseDelayMs: number,
-  maxDelayMs: number,
-  random: () => number,
-): number {
-  const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
-  return Math.floor(cap * random());
-}
-
-/**
  * Wraps a sink so that a retryable {@link SinkDeliveryError} is retried with exponential back-off and
  * full jitter, waiting at least the `Retry-After` the sink reports. Other errors (permanent delivery
  * errors, bugs) are thrown at once. After the last retry the last error is thrown: the pipeline then
@@ -145,38 +125,58 @@ export function withRetry(sink: AlertSink, options: RetryOptions = {}): AlertSin
   if (maxDelayMs < baseDelayMs) {
     throw new SinkConfigError(`maxDelayMs (${maxDelayMs}) must be at least baseDelayMs (${baseDelayMs})`);
   }
-  const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? ((ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }));
   // Closing the sink cuts a back-off wait short instead of keeping shutdown waiting for it.
   const closing = new AbortController();
+  const { sleep, onRetry } = options;
+  const policy = new RetryPolicy({
+    baseDelayMs,
+    maxDelayMs,
+    maxAttempts: retries + 1,
+    // Only what the sink itself calls retryable is retried here; a Retry-After beyond maxDelayMs ends
+    // the retries early, so that one publish never blocks longer than planned (the engine retries later).
+    classify: (err) =>
+      err instanceof SinkDeliveryError && err.retryable && !((err.retryAfterMs ?? 0) > maxDelayMs)
+        ? 'transient'
+        : 'permanent',
+    ...(options.random ? { random: options.random } : {}),
+    ...(sleep ? { sleep: (ms: number) => sleep(ms, closing.signal) } : {}),
+  });
 
   return {
     name: sink.name,
     async publish(notifications: readonly AlertNotification[]): Promise<void> {
-      for (let attempt = 0; ; attempt++) {
+      // Closed: one plain attempt (the inner sink says it is closed), no waiting.
+      if (closing.signal.aborted) return sink.publish(notifications);
+      let failed = false;
+      let last: unknown;
+      const attempt = async (): Promise<void> => {
         try {
           await sink.publish(notifications);
-          return;
         } catch (err) {
-          if (
-            !(err instanceof SinkDeliveryError) ||
-            !err.retryable ||
-            attempt >= retries ||
-            closing.signal.aborted
-          ) {
-            throw err;
-          }
-          const retryAfter = err.retryAfterMs ?? 0;
-          if (retryAfter > maxDelayMs) throw err;
-          const delayMs = Math.max(fullJitterDelay(attempt, baseDelayMs, maxDelayMs, random), retryAfter);
-          options.onRetry?.({ sink: sink.name, attempt: attempt + 1, delayMs, error: err });
-          try {
-            await sleep(delayMs, closing.signal);
-          } catch {
-            // Aborted by close(): report the delivery failure, not the abort.
-            throw err;
-          }
+          failed = true;
+          last = err;
+          throw err;
         }
+      };
+      try {
+        await policy.run(`sink ${sink.name}`, attempt, {
+          signal: closing.signal,
+          retryAfterMs: (err) => (err instanceof SinkDeliveryError ? err.retryAfterMs : undefined),
+          onRetry: onRetry
+            ? (a) =>
+                onRetry({
+                  sink: sink.name,
+                  attempt: a.attempt,
+                  delayMs: a.delayMs,
+                  // Only SinkDeliveryErrors are retried (see classify).
+                  error: a.error as SinkDeliveryError,
+                })
+            : undefined,
+        });
+      } catch (err) {
+        // The sink's own last error, not the policy's wrapper: callers (and the engine's
+        // classification) judge what the sink said, and a close() reports the delivery failure.
+        throw err instanceof RetryGiveUpError && failed ? last : err;
       }
     },
     async close(): Promise<void> {

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeAnomaly, makeNotification } from '../../pipeline/alerts/testing.js';
 import type { AlertNotification, Anomaly } from '../../pipeline/ports.js';
+import { classifyError } from '../../pipeline/retry.js';
 import { SinkConfigError, SinkDeliveryError, withRetry } from './retry.js';
 import {
   checkLinkTemplate,
@@ -212,7 +213,24 @@ describe('SlackSink', () => {
       .publish([makeNotification('n')])
       .catch((e: unknown) => e);
     expect(refused).toMatchObject({ retryable: true });
-    expect((refused as Error).message).toContain('request failed (ECONNREFUSED)');
+    const { origin, host } = new URL(hook.url);
+    expect((refused as Error).message).toBe(
+      `slack sink "slack": POST to ${origin}: fetch failed: connect ECONNREFUSED ${host}`,
+    );
+    expect(inspect(refused, { depth: 10 })).not.toContain(SECRET);
+    expect(classifyError(refused)).toBe('transient');
+  });
+
+  it('makes a deleted webhook (410 no_service) permanent, as the engine classifies it', async () => {
+    const hook = await slack(answer(410, 'no_service'));
+    const err = await withRetry(new SlackSink({ webhookUrl: hook.url }), noSleep)
+      .publish([makeNotification('n')])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SlackWebhookError);
+    expect(err).toMatchObject({ retryable: false, status: 410, slackError: 'no_service' });
+    expect((err as Error).message).toContain('answered HTTP 410: "no_service" (not retried)');
+    expect(classifyError(err)).toBe('permanent');
+    expect(hook.received).toHaveLength(1);
   });
 
   it('links each anomaly when the template names {anomalyId} or {sku}, encoding the values', () => {

@@ -12,9 +12,10 @@
  * Data is escaped for Slack (`&`, `<`, `>`), so a SKU cannot smuggle in a `<!channel>` ping or a link.
  */
 import type { AlertNotification, AlertSink, Anomaly, Severity } from '../../pipeline/ports.js';
+import { classifyStatus } from '../../pipeline/retry.js';
 import { featureLine, formatTime, plural, skusOf, topFeatures, typeText, typeWords } from './alert-text.js';
 import { DeliveredIds, undelivered } from './delivered-ids.js';
-import { endpointUrl, isRetryableStatus, parseRetryAfter, postJson, timeoutOption } from './http-post.js';
+import { endpointUrl, parseRetryAfter, postJson, timeoutOption } from './http-post.js';
 import { SinkConfigError, SinkDeliveryError } from './retry.js';
 
 /**
@@ -362,7 +363,7 @@ export function slackMessage(
 
 /**
  * Posts notifications to a Slack incoming webhook, one message each, in order. `200 ok` is delivered;
- * 429 (with its `Retry-After`), 5xx, timeouts and network failures are retryable
+ * 408, 425, 429 (with its `Retry-After`), 5xx, timeouts and network failures are retryable
  * {@link SinkDeliveryError}s; any other answer is a permanent {@link SlackWebhookError}. Redirects are
  * not followed.
  *
@@ -429,7 +430,7 @@ export class SlackSink implements AlertSink {
     if (status >= 200 && status < 300) return;
     const snippet = this.redact(body.slice(0, BODY_SNIPPET)).trim();
     const said = snippet ? `: ${JSON.stringify(snippet)}` : '';
-    if (isRetryableStatus(status)) {
+    if (classifyStatus(status) === 'transient') {
       throw new SinkDeliveryError(
         `slack sink "${this.name}": POST to ${this.where} answered HTTP ${status}${said}`,
         {

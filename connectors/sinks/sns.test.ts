@@ -8,6 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeAnomaly, makeNotification } from '../../pipeline/alerts/testing.js';
+import { classifyError } from '../../pipeline/retry.js';
 import { SinkConfigError, SinkDeliveryError, withRetry } from './retry.js';
 import { SnsPublishError, SnsSink, snsAttributes, snsMessage, snsSubject, topicRegion } from './sns.js';
 
@@ -151,7 +152,7 @@ describe('SnsSink answers', () => {
     );
   });
 
-  it('maps SDK errors: throttling and network failures retryable, permission errors not', async () => {
+  it('maps SDK errors: throttling and network failures retryable; a missing topic, permission and parameter errors not', async () => {
     const sink = new SnsSink({ topicArn: TOPIC, client });
     const cases: Array<[Error, boolean]> = [
       [
@@ -185,6 +186,30 @@ describe('SnsSink answers', () => {
         }),
         false,
       ],
+      [
+        Object.assign(new Error('Topic does not exist'), {
+          name: 'NotFoundException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 404 },
+        }),
+        false,
+      ],
+      [
+        Object.assign(new Error('Invalid parameter: TopicArn'), {
+          name: 'InvalidParameterException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        }),
+        false,
+      ],
+      [
+        Object.assign(new Error('KMS throttled'), {
+          name: 'KMSThrottlingException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        }),
+        true,
+      ],
     ];
     for (const [error, retryable] of cases) {
       mock.reset();
@@ -197,7 +222,28 @@ describe('SnsSink answers', () => {
       });
       expect((err as Error).message).toContain(`PublishBatch to ${TOPIC} failed`);
       expect((err as Error).cause).toBe(error);
+      // The engine parks what its one classification calls permanent: it must agree with the sink.
+      expect(classifyError(err)).toBe(retryable ? 'transient' : 'permanent');
     }
+  });
+
+  it('names the real cause of a network failure (the refused address under an AggregateError)', async () => {
+    const refused = (address: string) =>
+      Object.assign(new Error(`connect ECONNREFUSED ${address}:4566`), {
+        code: 'ECONNREFUSED',
+        syscall: 'connect',
+      });
+    const both = Object.assign(new AggregateError([refused('::1'), refused('127.0.0.1')], ''), {
+      code: 'ECONNREFUSED',
+    });
+    mock.on(PublishBatchCommand).rejects(both);
+    const err = await new SnsSink({ topicArn: TOPIC, client })
+      .publish([makeNotification('n')])
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ retryable: true });
+    expect((err as Error).message).toBe(
+      `sns sink "sns": PublishBatch to ${TOPIC} failed: AggregateError: connect ECONNREFUSED ::1:4566`,
+    );
   });
 
   it('withRetry rides out a throttled call and delivers once', async () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeNotification } from '../../pipeline/alerts/testing.js';
+import { classifyError } from '../../pipeline/retry.js';
 import { SinkConfigError, SinkDeliveryError, withRetry } from './retry.js';
 import { parseRetryAfter, WebhookSink } from './webhook.js';
 
@@ -121,7 +122,7 @@ describe('WebhookSink', () => {
     expect(sleep).not.toHaveBeenCalled();
   });
 
-  it.each([408, 429, 502, 503])('makes %i retryable', async (code) => {
+  it.each([408, 425, 429, 502, 503])('makes %i retryable', async (code) => {
     const { base } = await endpoint(status(code));
     const err = await new WebhookSink({ url: base })
       .publish([makeNotification('n')])
@@ -167,18 +168,37 @@ describe('WebhookSink', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
-  it('makes a refused connection retryable', async () => {
+  it('makes a refused connection retryable, naming the real cause but not the path or query', async () => {
     const { base } = await endpoint(never);
     const s = server;
     server = undefined;
     await new Promise((resolve) => s?.close(resolve));
-    const err = await new WebhookSink({ url: base })
+    const err = await new WebhookSink({ url: `${base}/${SECRET_PATH}?token=${SECRET_QUERY}`, name: 'ops' })
       .publish([makeNotification('n')])
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ retryable: true });
+    expect(classifyError(err)).toBe('transient');
     expect((err as Error).message).toBe(
-      `webhook sink "webhook": POST to ${base}: request failed (ECONNREFUSED)`,
+      `webhook sink "ops": POST to ${base}: fetch failed: connect ECONNREFUSED ${base.slice('http://'.length)}`,
     );
+    expectNoSecrets(err);
+  });
+
+  it('makes a 410 Gone permanent: not retried, and the engine would park rather than retry', async () => {
+    const { base, received } = await endpoint(status(410, 'webhook deleted'));
+    const sleep = vi.fn(async () => {});
+    const err = await withRetry(new WebhookSink({ url: `${base}/${SECRET_PATH}`, name: 'ops' }), { sleep })
+      .publish([makeNotification('n1')])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SinkDeliveryError);
+    expect(err).toMatchObject({ sink: 'ops', retryable: false, status: 410 });
+    expect((err as Error).message).toBe(
+      `webhook sink "ops": POST to ${base} answered HTTP 410 Gone: "webhook deleted" (not retried)`,
+    );
+    expect(classifyError(err)).toBe('permanent');
+    expect(received).toHaveLength(1);
+    expect(sleep).not.toHaveBeenCalled();
+    expectNoSecrets(err);
   });
 
   it('never shows the URL path, query or header values, even when the endpoint echoes them', async () => {

@@ -8,8 +8,9 @@
  * secret blanked out.
  */
 import type { AlertNotification, AlertSink } from '../../pipeline/ports.js';
+import { classifyStatus } from '../../pipeline/retry.js';
 import { DeliveredIds, undelivered } from './delivered-ids.js';
-import { endpointUrl, isRetryableStatus, parseRetryAfter, postJson, timeoutOption } from './http-post.js';
+import { endpointUrl, parseRetryAfter, postJson, timeoutOption } from './http-post.js';
 import { SinkConfigError, SinkDeliveryError } from './retry.js';
 
 export { parseRetryAfter } from './http-post.js';
@@ -47,7 +48,7 @@ const BODY_SNIPPET = 300;
 
 /**
  * Delivers notifications to an HTTP endpoint, one POST of `{ "notification": … }` each, in order.
- * 2xx is delivered; 408, 429, 5xx, network failures and timeouts are retryable
+ * 2xx is delivered; 408, 425, 429, 5xx, network failures and timeouts are retryable
  * {@link SinkDeliveryError}s (with `retryAfterMs` from `Retry-After`); any other answer (4xx, a
  * redirect) is permanent. Redirects are not followed: a redirect would carry the credentials to
  * another address.
@@ -135,7 +136,7 @@ export class WebhookSink implements AlertSink {
       { timeoutMs: this.timeoutMs, sink: this.name, who: `webhook sink "${this.name}"`, where: this.where },
     );
     if (status >= 200 && status < 300) return;
-    const retryable = isRetryableStatus(status);
+    const retryable = classifyStatus(status) === 'transient';
     const what =
       status >= 300 && status < 400
         ? 'a redirect, which is not followed (configure the final URL)'

@@ -44,6 +44,8 @@ describe('store migrations', () => {
       '0001_initial',
       '0002_applied_events_series',
       '0003_applied_events_series_time',
+      '0004_dead_letter_disposition',
+      '0005_undelivered_notifications',
     ]);
     expect(columns('series')).toEqual({
       sku: 'varchar(191) not null pk1',
@@ -76,6 +78,15 @@ describe('store migrations', () => {
       sequence_number: 'varchar(191) not null pk2',
       sub_sequence_number: 'integer not null pk3',
       data: 'blob not null',
+      disposition: 'varchar(191) not null',
+    });
+    expect(columns('undelivered_notifications')).toEqual({
+      receiver: 'varchar(191) not null pk1',
+      notification_id: 'varchar(191) not null pk2',
+      shard_id: 'varchar(191) not null',
+      reason: 'text not null',
+      notification: 'text not null',
+      created_at: 'bigint not null',
     });
     expect(columns('anomalies')).toMatchObject({
       id: 'varchar(191) not null pk1',
@@ -120,11 +131,31 @@ describe('store migrations', () => {
       { migrationName: '0001_initial', direction: 'Up', status: 'Error' },
       { migrationName: '0002_applied_events_series', direction: 'Up', status: 'NotExecuted' },
       { migrationName: '0003_applied_events_series_time', direction: 'Up', status: 'NotExecuted' },
+      { migrationName: '0004_dead_letter_disposition', direction: 'Up', status: 'NotExecuted' },
+      { migrationName: '0005_undelivered_notifications', direction: 'Up', status: 'NotExecuted' },
     ]);
     const tables = raw
       .prepare("select name from sqlite_master where type = 'table' and name = 'series'")
       .all();
     expect(tables).toEqual([]);
+  });
+
+  it('0004 keeps the dead letters of an existing store, as dead letters (not quarantined)', async () => {
+    fresh();
+    const migrator = new Migrator({ db, provider: new StoreMigrationProvider('sqlite') });
+    expect((await migrator.migrateTo('0003_applied_events_series_time')).error).toBeUndefined();
+    raw
+      .prepare(
+        `insert into dead_letters (shard_id, sequence_number, sub_sequence_number, partition_key,
+         arrival_timestamp, code, reason, data, created_at) values ('s', '1', 0, 'p', 1, 'schema', 'r', x'00', 1)`,
+      )
+      .run();
+    expect(await migrateStoreToLatest(db, 'sqlite')).toEqual([
+      '0004_dead_letter_disposition',
+      '0005_undelivered_notifications',
+    ]);
+    expect(raw.prepare('select disposition from dead_letters').pluck().all()).toEqual(['dead_letter']);
+    expect(raw.prepare('select count(*) from undelivered_notifications').pluck().get()).toBe(0);
   });
 
   it('go down cleanly', async () => {

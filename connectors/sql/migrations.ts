@@ -301,6 +301,56 @@ function appliedEventsBySeriesAndTime(dialect: SqlDialect): Migration {
 }
 
 /**
+ * Migration 4: a dead letter says whether it is one (`dead_letter`) or a valid record held aside by a
+ * trust rule (`quarantine`). Rows before it are dead letters, which the default says.
+ */
+function deadLetterDisposition(dialect: SqlDialect): Migration {
+  const t = columnTypes(dialect);
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // MySQL: the column takes the table's binary collation; MariaDB 10.3+ adds it instantly.
+      await db.schema
+        .alterTable('dead_letters')
+        .addColumn('disposition', t.key, (c) => c.notNull().defaultTo('dead_letter'))
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('dead_letters').dropColumn('disposition').execute();
+    },
+  };
+}
+
+/**
+ * Migration 5: notifications a sink refused for good ("parked"), kept with the sink's reason so that
+ * people can see and resend them. One row per receiver and notification id: a replay stores nothing
+ * twice.
+ */
+function undeliveredNotifications(dialect: SqlDialect): Migration {
+  const t = columnTypes(dialect);
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      const collation = dialect === 'mysql' ? await mysqlKeyCollation(db) : undefined;
+      await tableOptions(
+        dialect,
+        db.schema
+          .createTable('undelivered_notifications')
+          .addColumn('receiver', t.key, (c) => c.notNull())
+          .addColumn('notification_id', t.key, (c) => c.notNull())
+          .addColumn('shard_id', t.key, (c) => c.notNull())
+          .addColumn('reason', t.text, (c) => c.notNull())
+          .addColumn('notification', t.text, (c) => c.notNull())
+          .addColumn('created_at', t.time, (c) => c.notNull())
+          .addPrimaryKeyConstraint('undelivered_notifications_pk', ['receiver', 'notification_id']),
+        { collation },
+      ).execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('undelivered_notifications').ifExists().execute();
+    },
+  };
+}
+
+/**
  * The store's migrations for a dialect, by name. Names sort in the order they apply (Kysely runs them
  * alphabetically), so a new one is `0002_…`; never edit one that has shipped.
  *
@@ -314,6 +364,8 @@ export function storeMigrations(dialect: SqlDialect): Record<string, Migration> 
     '0001_initial': initialSchema(dialect),
     '0002_applied_events_series': appliedEventsBySeries(dialect),
     '0003_applied_events_series_time': appliedEventsBySeriesAndTime(dialect),
+    '0004_dead_letter_disposition': deadLetterDisposition(dialect),
+    '0005_undelivered_notifications': undeliveredNotifications(dialect),
   };
 }
 

@@ -304,6 +304,16 @@ class GuardedConnection implements MysqlPoolConnection {
   }
 }
 
+/**
+ * Strict mode for the session, whatever the server's `sql_mode` (a parameter group may leave it
+ * out): without it MySQL stores a value too long for its column cut short, with a warning, so a
+ * 192-character SKU would silently become, and merge into, the series of its first 191 characters.
+ * With it the statement fails, the store reports a `StoreRefusedError`, and the engine sets the record
+ * aside. The server's other modes are kept.
+ */
+const SESSION_STRICT =
+  "set session sql_mode = if(@@session.sql_mode = '', 'STRICT_TRANS_TABLES', concat(@@session.sql_mode, ',STRICT_TRANS_TABLES'))";
+
 /** The mysql2 pool under Kysely's `MysqlPool` interface, with guarded connections and clear errors. */
 function guardedPool(pool: Pool, where: string, queryTimeoutMs: number): MysqlPool {
   const guards = new WeakMap<PoolConnection, GuardedConnection>();
@@ -327,7 +337,7 @@ function guardedPool(pool: Pool, where: string, queryTimeoutMs: number): MysqlPo
         }
         if (guard.ready) return callback(null, guard);
         const ready = guard;
-        ready.query(`set session innodb_lock_wait_timeout = ${lockWaitSeconds}`, [], (setError) => {
+        ready.query(`${SESSION_STRICT}, innodb_lock_wait_timeout = ${lockWaitSeconds}`, [], (setError) => {
           if (setError) {
             raw.destroy();
             return callback(setError, undefined as never);

@@ -103,7 +103,7 @@ export interface CheckpointsTable {
  * const row: DeadLettersTable = {
  *   shard_id: 'shard-0', sequence_number: '42', sub_sequence_number: 0, partition_key: 'SKU-1',
  *   arrival_timestamp: 1_700_000_000_000, code: 'invalid_json', reason: 'line 1: unexpected end',
- *   data: new Uint8Array([0x7b]), created_at: Date.now(),
+ *   data: new Uint8Array([0x7b]), created_at: Date.now(), disposition: 'dead_letter',
  * };
  * ```
  */
@@ -117,6 +117,11 @@ export interface DeadLettersTable {
   reason: string;
   data: Uint8Array;
   created_at: number;
+  /**
+   * `dead_letter` or `quarantine` (a valid record held aside by a trust rule): migration 0004, which
+   * gave the rows before it `dead_letter`.
+   */
+  disposition: string;
 }
 
 /**
@@ -149,6 +154,28 @@ export interface AnomaliesTable {
 }
 
 /**
+ * One row of `undelivered_notifications`: a notification a sink refused for good, parked with the
+ * sink's reason (primary key `receiver, notification_id`, so a replayed batch stores it once).
+ * `notification` is the `AlertNotification` as JSON text. Migration 0005.
+ *
+ * @example
+ * ```ts
+ * const row: UndeliveredNotificationsTable = {
+ *   receiver: 'ops-webhook', notification_id: '3f2a…', shard_id: 'shardId-000000000000',
+ *   reason: 'HTTP 410 Gone', notification: '{"id":"3f2a…","anomalies":[]}', created_at: Date.now(),
+ * };
+ * ```
+ */
+export interface UndeliveredNotificationsTable {
+  receiver: string;
+  notification_id: string;
+  shard_id: string;
+  reason: string;
+  notification: string;
+  created_at: number;
+}
+
+/**
  * The whole schema, for `Kysely<Database>`.
  *
  * @example
@@ -165,4 +192,5 @@ export interface Database {
   checkpoints: CheckpointsTable;
   dead_letters: DeadLettersTable;
   anomalies: AnomaliesTable;
+  undelivered_notifications: UndeliveredNotificationsTable;
 }

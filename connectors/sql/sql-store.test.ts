@@ -444,7 +444,7 @@ describe('SqlStateStore SQL on the MySQL dialect', () => {
   it('migrates with MariaDB-compatible types and a binary NO PAD collation, and no SQLite-only DDL', async () => {
     const { store, driver } = await open(mysqlRecorder());
     const ddl = driver.queries.map((q) => q.sql).filter((s) => /^create (table|index) `(?!kysely)/.test(s));
-    expect(ddl).toHaveLength(10);
+    expect(ddl).toHaveLength(11);
     const series = ddl.find((s) => s.startsWith('create table `series`')) ?? '';
     expect(series).toContain('`sku` varchar(191) not null');
     expect(series).toContain('`on_hand` double precision not null');
@@ -453,6 +453,12 @@ describe('SqlStateStore SQL on the MySQL dialect', () => {
     expect(series).toContain('constraint `series_pk` primary key (`sku`, `warehouse`)');
     expect(ddl.find((s) => s.startsWith('create table `dead_letters`'))).toContain(
       '`data` longblob not null',
+    );
+    const parked = ddl.find((s) => s.startsWith('create table `undelivered_notifications`')) ?? '';
+    expect(parked).toContain('`notification` longtext not null');
+    expect(parked).toContain('primary key (`receiver`, `notification_id`)');
+    expect(driver.queries.map((q) => q.sql)).toContain(
+      "alter table `dead_letters` add column `disposition` varchar(191) default 'dead_letter' not null",
     );
     for (const s of ddl.filter((d) => d.startsWith('create table'))) {
       expect(s).toMatch(/engine = InnoDB default charset = utf8mb4 collate = utf8mb4_nopad_bin$/);

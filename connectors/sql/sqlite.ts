@@ -203,6 +203,10 @@ export class SqliteStateStore extends SqlStateStore {
     return this.#reported('read', () => super.listAnomalies(options));
   }
 
+  override listUndelivered(options?: ListOptions) {
+    return this.#reported('read', () => super.listUndelivered(options));
+  }
+
   override getSeries(sku: string, warehouse: string): Promise<SeriesRow | null> {
     return this.#reported('read', () => super.getSeries(sku, warehouse));
   }

@@ -38,7 +38,7 @@
  */
 import { eventIdOf, type InventoryEvent, type InventoryEventKind } from '../events.js';
 import type { StreamRecord } from '../lifecycle.js';
-import type { DeadLetter } from '../ports.js';
+import { type DeadLetter, deadLetterOf } from '../ports.js';
 import {
   canonicalizeWmsRow,
   detectFamily,
@@ -178,19 +178,7 @@ export function createNormalizer(options: NormalizerOptions = {}): Normalizer {
   if (!(maxFutureSkewMs >= 0)) throw new RangeError(`maxFutureSkewMs must be ≥ 0, got ${maxFutureSkewMs}`);
 
   function dead(record: StreamRecord, shardId: string, code: string, reason: string): NormalizeResult {
-    return {
-      ok: false,
-      deadLetter: {
-        shardId,
-        sequenceNumber: record.sequenceNumber,
-        subSequenceNumber: record.subSequenceNumber,
-        partitionKey: record.partitionKey,
-        arrivalTimestamp: record.approximateArrivalTimestamp,
-        code,
-        reason,
-        data: record.data,
-      },
-    };
+    return { ok: false, deadLetter: deadLetterOf(record, shardId, code, reason) };
   }
 
   function sales(r: SalesOrderEventData): InventoryEvent[] {
@@ -344,7 +332,9 @@ export function createNormalizer(options: NormalizerOptions = {}): Normalizer {
               record,
               shardId,
               'future_event',
-              `event time ${new Date(t).toISOString()} is ${describeSpan(t - record.approximateArrivalTimestamp)} after the record reached the stream (${new Date(record.approximateArrivalTimestamp).toISOString()}); at most ${describeSpan(maxFutureSkewMs)} is accepted (maxFutureSkewMs)`,
+              // Said without the arrival time (it is the dead letter's arrivalTimestamp), so that the
+              // reason depends on the record alone, whenever it is read.
+              `event time ${new Date(t).toISOString()} is more than ${describeSpan(maxFutureSkewMs)} after the record reached the stream (limits.maxFutureSkewMs): a record cannot be put on a stream before it happened`,
             );
           }
         }
