@@ -188,7 +188,9 @@ export async function runKills(o: KillsOptions): Promise<ScenarioResult> {
     },
     {
       figure: 'hostile lines dead-lettered with code and reason (kills)',
-      value: `${hostileLines}/${hostileLines}`,
+      value: checks.held('every line met its fate')
+        ? `${hostileLines}/${hostileLines}`
+        : `not all of ${hostileLines} (see the checks)`,
       ok: checks.held('every line met its fate', 'ambiguous'),
     },
   ];
