@@ -40,7 +40,7 @@ describe('the fault campaign, short version', () => {
         dir: join(dir, 'kills'),
         seed,
         kills: 3,
-        skus: 20,
+        records: 9_000,
         days: 14,
         hostile: 60,
         batch: 500,

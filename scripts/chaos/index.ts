@@ -22,6 +22,22 @@ const DEFAULT_SEED = 11;
 const SCENARIOS = ['kills', 'outages', 'fuzz', 'soak', 'sigterm'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
+/** The sizes: the full campaign (issue 11's figures) and the short version (`--quick`). */
+const SIZES = {
+  full: {
+    kills: { kills: 20, records: 100_000, days: 28, hostile: 500, batch: 1_000 },
+    outages: { outageMs: 30_000, servers: ['mariadb', 'dynamodb', 'fauxqs'] },
+    fuzz: { records: 10_000 },
+    soak: { rate: 5_000, seconds: 600, warmupSeconds: 60, sampleSeconds: 5 },
+  },
+  quick: {
+    kills: { kills: 3, records: 9_000, days: 14, hostile: 60, batch: 500 },
+    outages: { outageMs: 10_000, servers: ['fauxqs'] },
+    fuzz: { records: 1_000 },
+    soak: { rate: 2_000, seconds: 20, warmupSeconds: 20, sampleSeconds: 1 },
+  },
+} as const;
+
 const HELP = `Usage: npm run chaos -- [--seed N] [--only ${SCENARIOS.join(',')}] [--quick] [--out DIR] [--keep]
 
 The fault campaign of shelfwatch run (issue 11):
@@ -107,76 +123,17 @@ progress(
 );
 const t0 = Date.now();
 const results: ScenarioResult[] = [];
-const q = o.quick;
+const size = SIZES[o.quick ? 'quick' : 'full'];
+const dirOf = (name: Scenario) => join(work, name);
+const runners: Record<Scenario, () => Promise<ScenarioResult>> = {
+  kills: () => runKills({ dir: dirOf('kills'), seed: o.seed, ...size.kills }),
+  outages: () => runOutages({ dir: dirOf('outages'), ...size.outages }),
+  fuzz: () => runFuzz({ dir: dirOf('fuzz'), seed: o.seed, ...size.fuzz }),
+  soak: () => runSoak({ dir: dirOf('soak'), seed: o.seed, ...size.soak }),
+  sigterm: () => runSigterm({ dir: dirOf('sigterm'), seed: o.seed }),
+};
 try {
-  if (o.only.has('kills'))
-    results.push(
-      await scenario('kills', () =>
-        runKills(
-          q
-            ? {
-                dir: join(work, 'kills'),
-                seed: o.seed,
-                kills: 3,
-                skus: 20,
-                days: 14,
-                hostile: 60,
-                batch: 500,
-              }
-            : {
-                dir: join(work, 'kills'),
-                seed: o.seed,
-                kills: 20,
-                skus: 90,
-                days: 28,
-                hostile: 500,
-                batch: 1000,
-              },
-        ),
-      ),
-    );
-  if (o.only.has('outages'))
-    results.push(
-      await scenario('outages', () =>
-        runOutages({
-          dir: join(work, 'outages'),
-          outageMs: q ? 10_000 : 30_000,
-          servers: q ? ['fauxqs'] : ['mariadb', 'dynamodb', 'fauxqs'],
-        }),
-      ),
-    );
-  if (o.only.has('fuzz'))
-    results.push(
-      await scenario('fuzz', () =>
-        runFuzz({ dir: join(work, 'fuzz'), seed: o.seed, records: q ? 1_000 : 10_000 }),
-      ),
-    );
-  if (o.only.has('soak'))
-    results.push(
-      await scenario('soak', () =>
-        runSoak(
-          q
-            ? {
-                dir: join(work, 'soak'),
-                seed: o.seed,
-                rate: 2_000,
-                seconds: 20,
-                warmupSeconds: 20,
-                sampleSeconds: 1,
-              }
-            : {
-                dir: join(work, 'soak'),
-                seed: o.seed,
-                rate: 5_000,
-                seconds: 600,
-                warmupSeconds: 60,
-                sampleSeconds: 5,
-              },
-        ),
-      ),
-    );
-  if (o.only.has('sigterm'))
-    results.push(await scenario('sigterm', () => runSigterm({ dir: join(work, 'sigterm'), seed: o.seed })));
+  for (const name of SCENARIOS) if (o.only.has(name)) results.push(await scenario(name, runners[name]));
 } finally {
   if (o.keep) progress('campaign', `kept ${work}`);
   else rmSync(work, { recursive: true, force: true });

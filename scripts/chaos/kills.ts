@@ -36,15 +36,15 @@ import { checkpointOf, type RunOutcome, readOutcome } from './sqlite-outcome.js'
  *
  * @example
  * ```ts
- * const options: KillsOptions = { dir: '/tmp/chaos', seed: 1, kills: 20, skus: 90, days: 28, hostile: 500, batch: 1000 };
+ * const options: KillsOptions = { dir: '/tmp/chaos', seed: 1, kills: 20, records: 100_000, days: 28, hostile: 500, batch: 1000 };
  * ```
  */
 export interface KillsOptions {
   dir: string;
   seed: number;
   kills: number;
-  /** Dataset size: 90 SKUs × 28 days is ~100k records. */
-  skus: number;
+  /** About how many generated records (the SKU count is fitted to it: records per SKU vary by seed). */
+  records: number;
   days: number;
   /** Hostile insertions mixed in. */
   hostile: number;
@@ -65,14 +65,14 @@ interface RunLog {
  *
  * @example
  * ```ts
- * const result = await runKills({ dir, seed: 1, kills: 3, skus: 20, days: 14, hostile: 60, batch: 500 });
+ * const result = await runKills({ dir, seed: 1, kills: 3, records: 9_000, days: 14, hostile: 60, batch: 500 });
  * ```
  */
 export async function runKills(o: KillsOptions): Promise<ScenarioResult> {
   const t0 = Date.now();
   const checks = new Checks();
   mkdirSync(o.dir, { recursive: true });
-  const manifest = await writeDataset(join(o.dir, 'data'), { seed: o.seed, skus: o.skus, days: o.days });
+  const { manifest, skus } = await datasetOf(o);
   const source = readFileSync(join(o.dir, 'data/events.ndjson'), 'utf8').trimEnd().split('\n');
   const mix = mixHostile(withFate(source, 'source'), { seed: o.seed, count: o.hostile });
   const stream = join(o.dir, 'stream.ndjson');
@@ -204,7 +204,7 @@ export async function runKills(o: KillsOptions): Promise<ScenarioResult> {
     figures: [
       [
         'stream',
-        `${n(lines)} lines: ${n(manifest.counts.records)} generated records (seed ${o.seed}, ${o.skus} SKUs × ${o.days} days) + ${n(lines - source.length)} hostile`,
+        `${n(lines)} lines: ${n(manifest.counts.records)} generated records (seed ${o.seed}, ${skus} SKUs × ${o.days} days) + ${n(lines - source.length)} hostile`,
       ],
       [
         'SIGKILLs',
@@ -218,6 +218,22 @@ export async function runKills(o: KillsOptions): Promise<ScenarioResult> {
       ...fates,
     ],
   };
+}
+
+/**
+ * Generates the dataset, with as many SKUs as give about `o.records` records: how many records a SKU
+ * makes varies by seed (anomalies, promotions), by half or more, so a second try corrects the first.
+ */
+async function datasetOf(o: KillsOptions) {
+  const options = (skus: number) => ({ seed: o.seed, skus, days: o.days });
+  let skus = Math.max(1, Math.round(o.records / (o.days * 36)));
+  let manifest = await writeDataset(join(o.dir, 'data'), options(skus));
+  const got = manifest.counts.records;
+  if (got < o.records * 0.95 || got > o.records * 1.15) {
+    skus = Math.max(1, Math.round((skus * o.records) / got));
+    manifest = await writeDataset(join(o.dir, 'data'), options(skus));
+  }
+  return { manifest, skus };
 }
 
 /** Starts, kills and restarts the job until it finishes; returns what each run did. */
