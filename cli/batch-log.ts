@@ -59,6 +59,20 @@ export function batchObserver(
         'late cycle count: the series no longer remembers every movement after it, so on hand may miss some until the next count',
       );
     }
+    for (const f of r.detectionFailures) {
+      metrics.detectionFailuresTotal.inc({ stage: f.stage });
+      log.error(
+        {
+          shard: r.shardId,
+          eventId: f.event.eventId,
+          sku: f.event.sku,
+          warehouse: f.event.warehouse,
+          stage: f.stage,
+          reason: f.reason,
+        },
+        'detection failed on an event: it was applied, but not judged (a bug to report)',
+      );
+    }
     for (const a of r.anomalies) metrics.anomaliesTotal.inc({ type: a.type, severity: a.severity });
     for (const n of r.notifications)
       metrics.alertNotificationsTotal.inc({ receiver: n.receiver, outcome: 'sent' });

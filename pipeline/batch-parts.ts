@@ -106,6 +106,7 @@ export function mergeReports(a: BatchReport, b: BatchReport): BatchReport {
     eventsByKind,
     duplicates: a.duplicates + b.duplicates,
     countsBeyondMemory: [...a.countsBeyondMemory, ...b.countsBeyondMemory],
+    detectionFailures: [...a.detectionFailures, ...b.detectionFailures],
     deadLetters: [...a.deadLetters, ...b.deadLetters],
     anomalies: [...a.anomalies, ...b.anomalies],
     notifications: [...a.notifications, ...b.notifications],

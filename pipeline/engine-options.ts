@@ -32,6 +32,21 @@ export interface RecordNormalizer {
   ): { ok: true; events: InventoryEvent[] } | { ok: false; deadLetter: DeadLetter };
 }
 
+/**
+ * An event whose detection failed: it was applied to state, but a detector threw on it (`detect`) or
+ * the router refused an anomaly it raised (`route`).
+ *
+ * @example
+ * ```ts
+ * const f: DetectionFailure = { event, stage: 'route', reason: 'anomaly.explanation.features[2] must have finite observed and expected values' };
+ * ```
+ */
+export interface DetectionFailure {
+  event: InventoryEvent;
+  stage: 'detect' | 'route';
+  reason: string;
+}
+
 /** Figures of one committed batch, for metrics and logs. */
 export interface BatchReport {
   shardId: string;
@@ -45,6 +60,8 @@ export interface BatchReport {
    * happened after the count (it remembers the last `RECENT_MOVES`), so on hand may be off by them.
    */
   countsBeyondMemory: InventoryEvent[];
+  /** Events applied whose judgement failed (a detector or the router threw): counted and logged. */
+  detectionFailures: DetectionFailure[];
   deadLetters: DeadLetter[];
   anomalies: Anomaly[];
   notifications: RoutedNotification[];

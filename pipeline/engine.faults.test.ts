@@ -208,3 +208,41 @@ describe('quarantine', () => {
     expect(report.deadLetters.map((d) => [d.code, d.disposition])).toEqual([['expired_event', 'quarantine']]);
   });
 });
+
+describe('a detector or router that throws on one event', () => {
+  it('costs that event its judgement, reported, never the batch: the event is applied and the rest judged', async () => {
+    const store = new MemoryStateStore();
+    const routed: string[] = [];
+    const e = new InventoryEngine({
+      store,
+      sinks: new Map([['ops', new Sink()]]),
+      // A router that refuses the first series' anomaly, as it refuses one with a non-finite explanation.
+      createRouter: () => {
+        const inner = passThroughRouter('ops');
+        return {
+          ...inner,
+          add: (a) => {
+            if (a.sku === 'SKU-1')
+              throw new Error(
+                'anomaly.explanation.features[0] must have finite observed and expected values',
+              );
+            routed.push(a.sku);
+            inner.add(a);
+          },
+        };
+      },
+      createNormalizer: () => jsonNormalizer,
+      sleep: async () => {},
+    });
+    await e.start();
+    const report = await e.processBatch(batch(alarming()));
+    expect(report.detectionFailures.map((f) => [f.event.eventId, f.stage])).toEqual([['dmg-SKU-1', 'route']]);
+    expect(report.detectionFailures[0].reason).toContain('must have finite observed and expected values');
+    expect(routed).toEqual(['SKU-2']);
+    expect(store.seriesRows().map((r) => [r.sku, r.onHand])).toEqual([
+      ['SKU-1', -4],
+      ['SKU-2', -4],
+    ]);
+    expect(await store.loadCheckpoint('shard-0')).toEqual({ sequenceNumber: '4', subSequenceNumber: 0 });
+  });
+});

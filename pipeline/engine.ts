@@ -39,7 +39,14 @@ import {
   type SeriesDetectorState,
 } from './detect/inventory-detector.js';
 import { DuplicateWindow } from './duplicate-window.js';
-import type { AlertRouting, BatchReport, EngineOptions, RecordNormalizer } from './engine-options.js';
+import type {
+  AlertRouting,
+  BatchReport,
+  DetectionFailure,
+  EngineOptions,
+  RecordNormalizer,
+} from './engine-options.js';
+import { describeCause } from './errors.js';
 import { type InventoryEvent, type InventoryEventKind, seriesKey } from './events.js';
 import type {
   ExtendedSequenceNumber,
@@ -66,7 +73,13 @@ import { RetryGiveUpError, RetryPolicy } from './retry.js';
 import { InventoryState, type SeriesExtra } from './state/inventory-state.js';
 
 export type { RoutedNotification } from './alert-delivery.js';
-export type { AlertRouting, BatchReport, EngineOptions, RecordNormalizer } from './engine-options.js';
+export type {
+  AlertRouting,
+  BatchReport,
+  DetectionFailure,
+  EngineOptions,
+  RecordNormalizer,
+} from './engine-options.js';
 
 const ROUTER_KEY = 'router';
 const DETECTOR_KEY = 'detector';
@@ -358,6 +371,7 @@ export class InventoryEngine {
     let events = 0;
     let duplicates = 0;
     const countsBeyondMemory: InventoryEvent[] = [];
+    const detectionFailures: DetectionFailure[] = [];
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as StreamRecord;
       // A case pack learned earlier in this batch changes how later case quantities convert.
@@ -398,13 +412,23 @@ export class InventoryEngine {
         const outcome = this.state.apply(e);
         if (outcome.countBeyondMemory) countsBeyondMemory.push(e);
         const before = detector.currentWatermark;
-        for (const a of detector.onEvent(e, outcome)) {
-          anomalies.push(a);
-          router.add(a);
+        // The event is applied whatever detection makes of it: a detector or router that throws on
+        // one event (a bug, an explanation it cannot hold) costs that event's judgement, said in the
+        // report, never the shard (it would throw again on every replay).
+        let raised: Anomaly[];
+        try {
+          raised = [...detector.onEvent(e, outcome), ...detector.scanForSilence(before, owns)];
+        } catch (err) {
+          detectionFailures.push({ event: e, stage: 'detect', reason: describeCause(err) });
+          raised = [];
         }
-        for (const a of detector.scanForSilence(before, owns)) {
-          anomalies.push(a);
-          router.add(a);
+        for (const a of raised) {
+          try {
+            router.add(a);
+            anomalies.push(a);
+          } catch (err) {
+            detectionFailures.push({ event: e, stage: 'route', reason: describeCause(err) });
+          }
         }
         for (const r of router.advance(detector.currentWatermark)) routed.push(r);
       }
@@ -420,6 +444,7 @@ export class InventoryEngine {
       eventsByKind,
       duplicates,
       countsBeyondMemory,
+      detectionFailures,
       deadLetters,
       anomalies,
       notifications: delivered(routed, undelivered),
@@ -480,6 +505,7 @@ export class InventoryEngine {
         eventsByKind: {},
         duplicates: 0,
         countsBeyondMemory: [],
+        detectionFailures: [],
         deadLetters: [],
         anomalies: [],
         notifications: delivered(routed, undelivered),

@@ -43,6 +43,8 @@ export interface ShelfwatchMetrics {
   readonly duplicatesTotal: Counter<never>;
   /** Blank lines of file and standard-input sources, skipped (they hold no record). */
   readonly blankLinesTotal: Counter<'shard'>;
+  /** Events applied whose anomaly detection failed (a detector threw, or the router refused an anomaly), by stage. */
+  readonly detectionFailuresTotal: Counter<'stage'>;
   /** Anomalies raised, by type and severity. */
   readonly anomaliesTotal: Counter<'type' | 'severity'>;
   /** Alert notifications attempted, by receiver and outcome (`sent`, `failed`, `suppressed`, …). */
@@ -130,6 +132,12 @@ export function createMetrics(): ShelfwatchMetrics {
       name: 'shelfwatch_blank_lines_total',
       help: 'Blank lines of file and standard-input sources, skipped',
       labelNames: ['shard'] as const,
+      registers,
+    }),
+    detectionFailuresTotal: new Counter({
+      name: 'shelfwatch_detection_failures_total',
+      help: 'Events applied whose anomaly detection failed, by stage (detect, route)',
+      labelNames: ['stage'] as const,
       registers,
     }),
     anomaliesTotal: new Counter({
