@@ -23,13 +23,31 @@ export type AnomalyType = (typeof ANOMALY_TYPES)[number];
 
 export type Severity = 'critical' | 'warning' | 'info';
 
-/** One explaining feature: what was observed against what was expected. */
+/**
+ * What a feature's numbers measure, so that a channel can say "40 units" or "40%" rather than a bare
+ * number: `units` (a count of items, whole numbers), `share` (a fraction, 0.4 = 40%), `ratio` (a
+ * multiple, 2.5×), `hours`, `days`. A channel shows a unit it does not know as a bare number.
+ *
+ * @example
+ * ```ts
+ * const unit: FeatureUnit = 'units';
+ * ```
+ */
+export type FeatureUnit = 'units' | 'share' | 'ratio' | 'hours' | 'days';
+
+/**
+ * One explaining feature: what was observed against what was expected before the event. A threshold
+ * of the detector is not a feature (it is said in the summary's words), and `expected` never includes
+ * the observation it is compared with.
+ */
 export interface ExplanationFeature {
   name: string;
   observed: number;
   expected: number;
   /** Share of the score this feature accounts for, when the detector can say (sums to ≤ 1). */
   contribution?: number;
+  /** What the numbers measure; absent for a plain number (a z-score, a cost). */
+  unit?: FeatureUnit;
 }
 
 /**

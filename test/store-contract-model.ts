@@ -11,6 +11,7 @@ import type {
   AppliedEvent,
   BatchCommit,
   DeadLetter,
+  FeatureUnit,
   SeriesRow,
   StoredState,
   UndeliveredNotification,
@@ -70,7 +71,7 @@ export function anomaly(id: string, overrides: Partial<Anomaly> = {}): Anomaly {
     explanation: {
       summary: 'cycle count 4 is 5 below the book quantity 9',
       features: [
-        { name: 'count_gap', observed: 4, expected: 9, contribution: 0.8 },
+        { name: 'count_gap', observed: 4, expected: 9, contribution: 0.8, unit: 'units' },
         { name: 'days_since_count', observed: 7, expected: 7 },
       ],
     },
@@ -351,7 +352,13 @@ const anomalyArb = (id: string): fc.Arbitrary<Anomaly> =>
       summary: textArb,
       features: fc.array(
         fc.record(
-          { name: textArb, observed: numberArb, expected: numberArb, contribution: unitArb },
+          {
+            name: textArb,
+            observed: numberArb,
+            expected: numberArb,
+            contribution: unitArb,
+            unit: fc.constantFrom<FeatureUnit>('units', 'share', 'ratio', 'hours', 'days'),
+          },
           { requiredKeys: ['name', 'observed', 'expected'] },
         ),
         { maxLength: 3 },

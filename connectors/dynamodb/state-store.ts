@@ -375,6 +375,7 @@ function copyAnomaly(a: Anomaly): Anomaly {
         observed: f.observed,
         expected: f.expected,
         ...(f.contribution === undefined ? {} : { contribution: f.contribution }),
+        ...(f.unit === undefined ? {} : { unit: f.unit }),
       })),
     },
   };

@@ -175,6 +175,7 @@ export function validateBatch(batch: BatchCommit): void {
             c.number(`${q}.observed`, f.observed);
             c.number(`${q}.expected`, f.expected);
             if (f.contribution !== undefined) c.number(`${q}.contribution`, f.contribution);
+            if (f.unit !== undefined) c.string(`${q}.unit`, f.unit);
           });
         }
       }

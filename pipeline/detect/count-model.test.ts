@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../detectors/index.js';
 import type { InventoryEvent, InventoryEventKind } from '../events.js';
 import { InventoryState } from '../state/inventory-state.js';
-import { COUNT_FEATURES, CountModelError, loadCountModel, trainCountModel } from './count-model.js';
+import {
+  COUNT_FEATURES,
+  CountModelError,
+  countFeatureShown,
+  loadCountModel,
+  trainCountModel,
+} from './count-model.js';
 import { InventoryDetector } from './inventory-detector.js';
 
 const DAY = 86_400_000;
@@ -67,6 +73,21 @@ describe('count model', () => {
     expect(features.length).toBeGreaterThan(0);
     expect(COUNT_FEATURES).toContain(features[0].name);
     expect(features[0].contribution).toBeGreaterThan(0);
+    // Shown as people count, not as the logs the model sees ("book: 2.4", "shipped: 3.43").
+    const shipped = features.find((f) => f.name === 'shipped_since_last_count');
+    expect(shipped).toMatchObject({ observed: 0, unit: 'units' });
+    expect(shipped?.expected).toBeGreaterThanOrEqual(20);
+    expect(Number.isInteger(shipped?.expected)).toBe(true);
+    expect(features.find((f) => f.name === 'gap_share')).toMatchObject({ observed: 0.3, unit: 'share' });
+    for (const f of features) expect(f.observed).not.toBe(f.expected);
+    expect(out[0].explanation.summary).toContain('7 against a book of 10');
+  });
+
+  it('shows each model feature in the units people count in', () => {
+    const shown = COUNT_FEATURES.map((_, i) => countFeatureShown(i, Math.log1p(90), Math.log1p(40)));
+    expect(shown.map((s) => s.unit)).toEqual(['share', 'units', 'units', 'days', undefined, 'units']);
+    expect(shown[2]).toEqual({ observed: 90, expected: 40, unit: 'units' });
+    expect(countFeatureShown(1, -Math.log1p(12), 0)).toEqual({ observed: -12, expected: 0, unit: 'units' });
   });
 
   it('hands every judgeable count to a collector (what training uses)', () => {

@@ -5,6 +5,7 @@
  * shipped in between — and flags counts unlike the history it learned from.
  */
 import { IsolationForest, type IsolationForestJSON } from '../../detectors/index.js';
+import type { FeatureUnit } from '../ports.js';
 import type { ApplyOutcome } from '../state/inventory-state.js';
 
 /** The features of one count, in model order. */
@@ -113,4 +114,40 @@ export function loadCountModel(json: unknown): CountModel {
     );
   }
   return { forest: IsolationForest.fromJSON(m.forest), trainedOn: m.trainedOn ?? 0 };
+}
+
+/**
+ * How each count feature is shown to people: the model sees logs (`gap_units`, `book`, `daily_sales`,
+ * `shipped_since_last_count`), which read as nonsense in an alert ("book: 4.51"); shown, they are
+ * units again, counts as whole numbers.
+ */
+const SHOWN: ReadonlyArray<{ unit?: FeatureUnit; show: (v: number) => number }> = [
+  { unit: 'share', show: (v) => Math.round(v * 1000) / 1000 },
+  { unit: 'units', show: (v) => Math.round(Math.sign(v) * Math.expm1(Math.abs(v))) || 0 },
+  { unit: 'units', show: (v) => Math.round(Math.expm1(v)) || 0 },
+  { unit: 'days', show: (v) => Math.round(v * 10) / 10 },
+  // Units sold per day: a rate, so one decimal.
+  { show: (v) => Math.round(Math.expm1(v) * 10) / 10 },
+  { unit: 'units', show: (v) => Math.round(Math.expm1(v)) || 0 },
+];
+
+/**
+ * A count feature's model value and its typical value as people read them (see {@link COUNT_FEATURES}).
+ *
+ * @example
+ * ```ts
+ * countFeatureShown(2, Math.log1p(90), Math.log1p(40)); // { observed: 90, expected: 40, unit: 'units' }
+ * ```
+ */
+export function countFeatureShown(
+  feature: number,
+  value: number,
+  typical: number,
+): { observed: number; expected: number; unit?: FeatureUnit } {
+  const view = SHOWN[feature];
+  return {
+    observed: view.show(value),
+    expected: view.show(typical),
+    ...(view.unit === undefined ? {} : { unit: view.unit }),
+  };
 }

@@ -53,7 +53,12 @@ describe('InventoryDetector', () => {
     const a = anomalies[0];
     expect(a.type).toBe('shrinkage');
     expect(a.explanation.summary).toContain('counted 60 where the book held 90: 30 units missing');
-    expect(a.explanation.features[0]).toEqual({ name: 'counted', observed: 60, expected: 90 });
+    expect(a.explanation.features[0]).toEqual({
+      name: 'counted',
+      observed: 60,
+      expected: 90,
+      unit: 'units',
+    });
     expect(a.score).toBeGreaterThan(0.5);
   });
 

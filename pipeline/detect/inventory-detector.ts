@@ -23,7 +23,7 @@ import { Dbscan, RollingRobustZScore, type RollingRobustZScoreJSON, zToUnit } fr
 import type { InventoryEvent } from '../events.js';
 import type { Anomaly, AnomalyType, ExplanationFeature, Severity } from '../ports.js';
 import type { ApplyOutcome, InventoryState } from '../state/inventory-state.js';
-import { COUNT_FEATURES, type CountModel, countFeatures } from './count-model.js';
+import { COUNT_FEATURES, type CountModel, countFeatureShown, countFeatures } from './count-model.js';
 
 const HOUR = 3_600_000;
 /** Recent deliveries DBSCAN looks at, how many it needs first, and its radius in (fill, log cost) units. */
@@ -104,6 +104,14 @@ function anomalyId(type: AnomalyType, sku: string, warehouse: string, trigger: s
 }
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+/** A count of items as people count them: a whole number, never `-0` (which would print as "-0"). */
+const whole = (x: number): number => Math.round(x) || 0;
+
+/** An hourly sales rate in words: `about 3.2 an hour`, `under 0.1 an hour` rather than "about 0". */
+function perHour(rate: number): string {
+  if (rate < 0.05) return 'under 0.1 an hour';
+  return `about ${rate < 10 ? round(rate, 1) : Math.round(rate)} an hour`;
+}
 
 /**
  * The detection stage of the stream job.
@@ -288,6 +296,13 @@ export class InventoryDetector {
     );
     if (lastHour >= limit) {
       const excess = lastHour / limit;
+      // `lastHour` pro-rates the previous clock hour, so it is fractional: people count whole units.
+      const sold = whole(lastHour);
+      // The limit is said in words: either the floor every item has, or the multiple of its own rate.
+      const summary =
+        limit === this.t.spikeMinUnits
+          ? `${sold} units sold in the last hour where ${perHour(expected)} is usual at this time of day (alerts start at ${this.t.spikeMinUnits} an hour for any item)`
+          : `${sold} units sold in the last hour, more than ${this.t.spikeVelocityFactor}× the usual hourly rate (${perHour(expected)} at this time of day)`;
       out.push(
         this.make(
           'sales_spike',
@@ -295,11 +310,8 @@ export class InventoryDetector {
           e,
           1 - 0.5 / excess,
           excess >= 3 ? 'critical' : 'warning',
-          `${round(lastHour, 1)} units sold in the last hour where about ${round(expected, 2)} per hour is usual`,
-          [
-            { name: 'units_last_hour', observed: round(lastHour, 1), expected: round(expected, 2) },
-            { name: 'alert_limit', observed: round(lastHour, 1), expected: round(limit, 1) },
-          ],
+          summary,
+          [{ name: 'units_last_hour', observed: sold, expected: whole(expected), unit: 'units' }],
           'rule:sales-rate',
         ),
       );
@@ -319,7 +331,15 @@ export class InventoryDetector {
           1,
           'critical',
           `a cycle count of ${counted}: stock cannot be negative`,
-          [{ name: 'counted', observed: counted, expected: Math.max(0, o.bookAtCount) }],
+          [
+            {
+              name: 'counted',
+              observed: counted,
+              // The book is unknown (NaN) before a series' first count: then only "not below 0" is known.
+              expected: Number.isFinite(o.bookAtCount) ? Math.max(0, whole(o.bookAtCount)) : 0,
+              unit: 'units',
+            },
+          ],
           'rule:negative-stock',
         ),
       );
@@ -337,6 +357,10 @@ export class InventoryDetector {
     if (judgeable) this.models.onCountFeatures?.(this.features);
     const book = o.bookAtCount;
     if (counted === o.previousCount && o.shippedSincePreviousCount >= 3) {
+      const shipped = whole(o.shippedSincePreviousCount);
+      // Receipts may have made up for the shipments: then the book agrees with the count and is no
+      // evidence (the repeat itself, said in the summary, is).
+      const differs = whole(book) !== counted;
       out.push(
         this.make(
           'stuck_feed',
@@ -344,21 +368,18 @@ export class InventoryDetector {
           e,
           zToUnit(o.shippedSincePreviousCount / 2),
           'warning',
-          `the count repeats ${counted} although ${o.shippedSincePreviousCount} units shipped since the last count`,
-          [
-            { name: 'counted', observed: counted, expected: book },
-            { name: 'shipped_since_last_count', observed: o.shippedSincePreviousCount, expected: 0 },
-          ],
+          `the count repeats ${counted} although ${shipped} units shipped since the last count${
+            differs ? ` (the book holds ${whole(book)})` : ''
+          }`,
+          differs ? [{ name: 'counted', observed: counted, expected: whole(book), unit: 'units' }] : [],
           'rule:repeated-count',
         ),
       );
       return;
     }
     const gap = book - counted;
-    const z =
-      this.gapBaseline.nSeen >= 30
-        ? this.gapBaseline.explainOne(gap).z
-        : Number.POSITIVE_INFINITY * Math.sign(gap);
+    const gapWarm = this.gapBaseline.nSeen >= 30;
+    const z = gapWarm ? this.gapBaseline.explainOne(gap).z : Number.POSITIVE_INFINITY * Math.sign(gap);
     this.gapBaseline.learnOne(gap);
     const minGap = Math.max(this.t.countGapMin, this.t.countGapShare * Math.max(book, counted, 1));
     if (Math.abs(gap) < minGap || Math.abs(z) < this.t.countGapZ) {
@@ -376,13 +397,17 @@ export class InventoryDetector {
         zToUnit(Math.min(Math.abs(z), 50) / 2),
         Math.abs(gap) >= 50 || value >= 500 ? 'critical' : 'warning',
         shrink
-          ? `counted ${counted} where the book held ${round(book)}: ${round(gap)} units missing${
+          ? `counted ${counted} where the book held ${whole(book)}: ${whole(gap)} units missing${
               Number.isFinite(value) ? ` (about $${round(value, 0)} at cost)` : ''
             }`
-          : `counted ${counted} where the book held ${round(book)}: ${round(-gap)} more units than recorded`,
+          : `counted ${counted} where the book held ${whole(book)}: ${whole(-gap)} more units than recorded`,
         [
-          { name: 'counted', observed: counted, expected: round(book) },
-          { name: 'count_gap_robust_z', observed: Number.isFinite(z) ? round(z) : 99, expected: 0 },
+          { name: 'counted', observed: counted, expected: whole(book), unit: 'units' },
+          // Before 30 counts there is no spread of gaps to measure against (the z is infinite): the
+          // gap's size alone decided, and a made-up z would only mislead.
+          ...(gapWarm && Number.isFinite(z)
+            ? [{ name: 'count_gap_robust_z', observed: round(z), expected: 0 }]
+            : []),
         ],
         'robust-zscore:count-gap',
       ),
@@ -409,13 +434,17 @@ export class InventoryDetector {
         e,
         score,
         'warning',
-        `an unusual count: ${counted} against a book of ${round(book)}, unlike the counts the model learned from (isolation score ${round(score, 3)})`,
-        why.contributions.slice(0, 3).map((c) => ({
-          name: COUNT_FEATURES[c.feature],
-          observed: round(c.value, 3),
-          expected: round(c.typical, 3),
-          contribution: round(c.share, 3),
-        })),
+        `an unusual count: ${counted} against a book of ${whole(book)}, unlike the counts the model learned from (isolation score ${round(score, 3)})`,
+        // The model sees logs of most features: shown in the units people count in, and only those
+        // that differ once shown (a "3 against 3" explains nothing).
+        why.contributions
+          .map((c) => ({
+            name: COUNT_FEATURES[c.feature],
+            ...countFeatureShown(c.feature, c.value, c.typical),
+            contribution: round(c.share, 3),
+          }))
+          .filter((f) => f.observed !== f.expected)
+          .slice(0, 3),
         'iforest:count',
       ),
     );
@@ -437,8 +466,9 @@ export class InventoryDetector {
           e,
           1,
           'critical',
-          `${e.kind.replace('_', ' ')} of ${Math.abs(e.quantity)} took on hand from ${round(o.onHandBefore)} to ${round(o.onHandAfter)}`,
-          [{ name: 'on_hand_after', observed: round(o.onHandAfter), expected: 0 }],
+          `${e.kind.replace('_', ' ')} of ${Math.abs(e.quantity)} took on hand from ${whole(o.onHandBefore)} to ${whole(o.onHandAfter)}`,
+          // Expected: at least 0, the floor of any stock.
+          [{ name: 'on_hand_after', observed: whole(o.onHandAfter), expected: 0, unit: 'units' }],
           'rule:negative-stock',
         ),
       );
@@ -456,6 +486,8 @@ export class InventoryDetector {
     const size = Math.log1p(Math.abs(e.quantity));
     const warm = baseline.isWarm;
     const z = warm ? baseline.explainOne(size).z : 0;
+    // What was usual before this entry: once learnt, the entry would count towards its own "usual".
+    const usualSize = baseline.median;
     baseline.learnOne(size);
     const velocityPerDay = this.state.velocityAt(s, e.occurredAt) * 24;
     const coldRule =
@@ -463,6 +495,26 @@ export class InventoryDetector {
       Math.abs(e.quantity) >= 2 * this.t.entryMinQuantity &&
       Math.abs(e.quantity) >= 10 * Math.max(1, velocityPerDay);
     if (Math.abs(e.quantity) < this.t.entryMinQuantity || !(z >= this.t.entryZ || coldRule)) return;
+    const what = `${e.kind} of ${e.quantity}${e.unitOfMeasure === 'CS' ? ' (keyed in cases)' : ''}`;
+    const entries = `${e.reason ?? e.kind} entries`;
+    const sign = Math.sign(e.quantity);
+    let summary: string;
+    let features: ExplanationFeature[];
+    if (warm) {
+      const typical = sign * whole(Math.expm1(usualSize));
+      summary = `${what} is far larger than usual for ${entries}, which are typically ${typical}`;
+      features = [
+        { name: 'quantity', observed: e.quantity, expected: typical, unit: 'units' },
+        { name: 'size_robust_z', observed: round(z), expected: 0 },
+      ];
+    } else {
+      // Too few entries of the kind for a usual size: the rule measured the entry against a day's sales.
+      const daily = Math.max(1, whole(velocityPerDay));
+      summary = `${what} is 10× or more what the item sells in a day (${
+        velocityPerDay < 0.95 ? 'under 1' : `about ${daily}`
+      }), with too few ${entries} yet to know their usual size`;
+      features = [{ name: 'quantity', observed: e.quantity, expected: sign * daily, unit: 'units' }];
+    }
     out.push(
       this.make(
         'data_entry_error',
@@ -470,11 +522,8 @@ export class InventoryDetector {
         e,
         warm ? zToUnit(z / 2) : 0.8,
         'warning',
-        `${e.kind} of ${e.quantity}${e.unitOfMeasure === 'CS' ? ' (keyed in cases)' : ''} is far larger than usual for ${e.reason ?? e.kind} entries`,
-        [
-          { name: 'quantity', observed: e.quantity, expected: round(Math.expm1(baseline.median)) },
-          { name: 'size_robust_z', observed: round(z), expected: 0 },
-        ],
+        summary,
+        features,
         warm ? 'robust-zscore:entry-size' : 'rule:entry-size',
       ),
     );
@@ -488,10 +537,13 @@ export class InventoryDetector {
     let ratio: number;
     let reference: number;
     let basis: string;
+    /** The accepted band, in words. */
+    let accepted: string;
     if (f.logCost !== undefined) {
       reference = Math.exp(f.logCost);
       ratio = cost / reference;
       basis = 'its cost history';
+      accepted = `${this.t.priceLow}–${this.t.priceHigh}× is accepted`;
       if (ratio <= this.t.priceHigh && ratio >= this.t.priceLow) {
         f.logCost = 0.8 * f.logCost + 0.2 * Math.log(cost);
         f.costs++;
@@ -502,6 +554,7 @@ export class InventoryDetector {
       reference = f.price;
       ratio = cost / f.price;
       basis = 'its shelf price';
+      accepted = 'a supplier cost should be 25–95% of it';
       if (ratio <= 0.95 && ratio >= 0.25) {
         f.logCost = Math.log(cost);
         f.costs = 1;
@@ -520,7 +573,7 @@ export class InventoryDetector {
         e,
         Math.min(1, 0.5 + (far - 1) / 2),
         far >= 2 ? 'critical' : 'warning',
-        `unit cost ${round(cost)} on ${e.documentId ?? 'a purchase order'} is ${round(ratio)}× ${basis} (${round(reference)})`,
+        `unit cost ${round(cost)} on ${e.documentId ?? 'a purchase order'} is ${round(ratio)}× ${basis} (${round(reference)}; ${accepted})`,
         [{ name: 'unit_cost', observed: round(cost), expected: round(reference) }],
         'rule:unit-cost',
       ),
@@ -545,11 +598,11 @@ export class InventoryDetector {
         e,
         Math.min(1, 0.5 + (this.t.shortShipmentFill - fill)),
         fill < 0.5 ? 'critical' : 'warning',
-        `supplier ${e.supplierId ?? ''} ships ${e.quantity} of ${ordered} units ordered (${round(fill * 100, 0)}%)`.replace(
-          '  ',
-          ' ',
-        ),
-        [{ name: 'fill_rate', observed: round(fill, 3), expected: 1 }],
+        `supplier ${e.supplierId ?? ''} ships ${e.quantity} of ${ordered} units ordered (${round(fill * 100, 0)}%; under ${round(
+          this.t.shortShipmentFill * 100,
+          0,
+        )}% is short)`.replace('  ', ' '),
+        [{ name: 'fill_rate', observed: round(fill, 3), expected: 1, unit: 'share' }],
         'rule:fill-rate',
       ),
     );
@@ -589,6 +642,14 @@ export class InventoryDetector {
         const costOff = Math.abs(cost) > Math.log(1.2);
         const type: AnomalyType = costOff ? 'supplier_price_anomaly' : 'supplier_short_shipment';
         if (costOff || fill < 0.9) {
+          const costRatio = round(Math.exp(cost), 2);
+          // Only what sets the delivery apart is a feature ("1× against 1×" would say nothing); how far
+          // it lies from every group (DBSCAN's radius is internal) is said in words.
+          const features: ExplanationFeature[] = [];
+          if (round(fill, 3) !== 1)
+            features.push({ name: 'fill_rate', observed: round(fill, 3), expected: 1, unit: 'share' });
+          if (costRatio !== 1)
+            features.push({ name: 'unit_cost_ratio', observed: costRatio, expected: 1, unit: 'ratio' });
           out.push(
             this.make(
               type,
@@ -596,15 +657,10 @@ export class InventoryDetector {
               e,
               Math.min(1, 0.5 + (reach - 1) / 4),
               'warning',
-              `delivery on ${e.documentId ?? 'a ship notice'} is unlike recent deliveries: ${round(fill * 100, 0)}% filled at ${round(
-                Math.exp(cost),
-                2,
-              )}× the usual cost`,
-              [
-                { name: 'fill_rate', observed: round(fill, 3), expected: 1 },
-                { name: 'unit_cost_ratio', observed: round(Math.exp(cost), 3), expected: 1 },
-                { name: 'distance_to_nearest_group_over_eps', observed: round(reach, 2), expected: 1 },
-              ],
+              `delivery on ${e.documentId ?? 'a ship notice'} is unlike recent deliveries (${round(reach, 1)}× as far from the nearest group of them as a member of a group may lie): ${round(fill * 100, 0)}% filled at ${
+                costRatio === 1 ? 'the usual cost' : `${costRatio}× the usual cost`
+              }`,
+              features,
               'dbscan:deliveries',
             ),
           );
@@ -662,13 +718,15 @@ export class InventoryDetector {
         eventIds: [],
         detector: 'rule:silence',
         explanation: {
-          summary: `no sale for ${round((now - t0) / HOUR, 1)} h where about ${round(expected, 1)} units were expected, with ${round(available)} in stock`,
+          summary: `no sale for ${round((now - t0) / HOUR, 1)} h where about ${whole(expected)} units were expected, with ${whole(available)} in stock`,
           features: [
-            { name: 'units_sold_since_last_sale', observed: 0, expected: round(expected, 1) },
+            { name: 'units_sold_since_last_sale', observed: 0, expected: whole(expected), unit: 'units' },
             {
+              // Expected: the usual time between two sales.
               name: 'hours_silent',
               observed: round((now - t0) / HOUR, 1),
               expected: round(1 / Math.max(v, 1e-9), 1),
+              unit: 'hours',
             },
           ],
         },
