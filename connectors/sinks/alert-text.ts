@@ -106,6 +106,35 @@ export function formatNumber(value: number): string {
 }
 
 /**
+ * A feature's number with its unit (see `FeatureUnit`): `40 units`, `1 unit`, `84%` for a share,
+ * `2.5×`, `5.3 h`, `2 days`; a bare number without a unit or with one this version does not know.
+ *
+ * @example
+ * ```ts
+ * formatValue(0.84, 'share'); // '84%'
+ * formatValue(300, 'units'); // '300 units'
+ * ```
+ */
+export function formatValue(value: number, unit?: string): string {
+  if (!Number.isFinite(value)) return String(value);
+  const n = formatNumber(value);
+  switch (unit) {
+    case 'units':
+      return `${n} ${Math.abs(value) === 1 ? 'unit' : 'units'}`;
+    case 'share':
+      return `${formatNumber(value * 100)}%`;
+    case 'ratio':
+      return `${n}×`;
+    case 'hours':
+      return `${n} h`;
+    case 'days':
+      return `${n} ${Math.abs(value) === 1 ? 'day' : 'days'}`;
+    default:
+      return n;
+  }
+}
+
+/**
  * An epoch-ms time as `2026-01-05 00:00:00 UTC`.
  *
  * @example
@@ -123,8 +152,9 @@ export function formatTime(ms: number): string {
 }
 
 /**
- * The most telling features first: by stated contribution, then by relative distance from the
- * expectation.
+ * The most telling features first: those with a stated contribution by it, then the rest in the
+ * detector's order (it lists its evidence first). Not by distance from the expectation: numbers in
+ * different units do not compare (a z-score of 19 against 0 would push aside the count it sums up).
  *
  * @example
  * ```ts
@@ -135,24 +165,23 @@ export function topFeatures(
   features: readonly ExplanationFeature[],
   count = TOP_FEATURES,
 ): ExplanationFeature[] {
-  const distance = (f: ExplanationFeature) =>
-    Math.abs(f.observed - f.expected) / Math.max(Math.abs(f.expected), 1);
-  return [...features]
-    .sort((a, b) => (b.contribution ?? -1) - (a.contribution ?? -1) || distance(b) - distance(a))
-    .slice(0, count);
+  // Array.prototype.sort is stable: equal keys keep the detector's order.
+  return [...features].sort((a, b) => (b.contribution ?? -1) - (a.contribution ?? -1)).slice(0, count);
 }
 
 /**
- * One feature as `name: observed 40, expected 52 (20% of the score)`.
+ * One feature as `name: observed 40 units, expected 52 units (20% of the score)`, numbers with their
+ * unit (see {@link formatValue}).
  *
  * @example
  * ```ts
  * featureLine({ name: 'on_hand', observed: 40, expected: 52 }); // 'on_hand: observed 40, expected 52'
+ * featureLine({ name: 'fill_rate', observed: 0.4, expected: 1, unit: 'share' }); // 'fill_rate: observed 40%, expected 100%'
  * ```
  */
 export function featureLine(f: ExplanationFeature): string {
   const share = f.contribution === undefined ? '' : ` (${Math.round(f.contribution * 100)}% of the score)`;
-  return `${clean(f.name)}: observed ${formatNumber(f.observed)}, expected ${formatNumber(f.expected)}${share}`;
+  return `${clean(f.name)}: observed ${formatValue(f.observed, f.unit)}, expected ${formatValue(f.expected, f.unit)}${share}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { makeAnomaly, makeNotification } from '../../pipeline/alerts/testing.js';
 import type { AlertNotification } from '../../pipeline/ports.js';
-import { ConsoleSink, type ConsoleSinkStream, formatNotification } from './console.js';
+import { ConsoleSink, type ConsoleSinkStream, consoleBlock, formatNotification } from './console.js';
 import { SinkDeliveryError } from './retry.js';
 
 function capture(isTTY?: boolean): ConsoleSinkStream & { text: () => string; writes: number } {
@@ -66,6 +66,21 @@ describe('ConsoleSink', () => {
     }
   });
 
+  it('sets each notification apart from log lines: a blank line and a rule, bold and coloured on a terminal', async () => {
+    const stream = capture(false);
+    await new ConsoleSink({ stream, color: false }).publish([makeNotification('n1'), makeNotification('n2')]);
+    const out = stream.text();
+    const rule = `━━ shelfwatch alert ${'━'.repeat(52)}`;
+    expect(out.startsWith(`\n${rule}\n■ CRITICAL Shrinkage`)).toBe(true);
+    expect(out.split(`\n\n${rule}\n`)).toHaveLength(2);
+    expect(consoleBlock(makeNotification('n'), { color: false })).toBe(
+      `\n${rule}\n${formatNotification(makeNotification('n'), { color: false })}`,
+    );
+    expect(consoleBlock(makeNotification('n'), { color: true })).toContain(
+      `${ESC}[31m${ESC}[1m${rule}${ESC}[0m`,
+    );
+  });
+
   it('prints a rate-limit summary as a count', () => {
     const summary: AlertNotification = {
       ...makeNotification('s'),
@@ -78,7 +93,7 @@ describe('ConsoleSink', () => {
     expect(out).toContain('Summary: 3 anomalies were held back by the rate limit');
   });
 
-  it('shows the top three features, most telling first, and caps long event lists', () => {
+  it('shows the top three features, stated contributions first, then in the detector’s order, and caps long event lists', () => {
     const a = makeAnomaly({
       id: 'a',
       eventIds: Array.from({ length: 12 }, (_, i) => `e${i}`),
@@ -94,7 +109,7 @@ describe('ConsoleSink', () => {
     });
     const out = formatNotification({ ...makeNotification('n'), anomalies: [a] }, { color: false });
     const shown = [...out.matchAll(/^ {6}(\w+):/gm)].map((m) => m[1]);
-    expect(shown).toEqual(['stated', 'big', 'medium']);
+    expect(shown).toEqual(['stated', 'small', 'big']);
     expect(out).toContain('Events: e0, e1, e2, e3, e4, e5, e6, e7 and 4 more');
   });
 

@@ -1,6 +1,6 @@
 /**
- * An alert sink that prints a readable block per notification, for the inventory manager watching a
- * terminal: what happened, where, how sure the detector is, and why (its summary and the features it
+ * An alert sink that prints a readable block per notification, set apart from log lines by a blank
+ * line and a rule, for the inventory manager watching a terminal: what happened, where, how sure the detector is, and why (its summary and the features it
  * saw against what it expected), with the event ids to look the records up.
  *
  * Everything printed that came from data (SKUs, summaries, ids) has control characters replaced, so a
@@ -106,6 +106,25 @@ function formatAnomaly(a: Anomaly, paint: (code: string, text: string) => string
   return out;
 }
 
+const RULE_WIDTH = 72;
+
+/**
+ * What the console sink prints for one notification: a blank line and a rule naming shelfwatch, so
+ * that an alert stands apart from the log lines around it on a terminal (logs go to standard error,
+ * alerts to standard output, and a terminal shows both), then {@link formatNotification}'s block.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(consoleBlock(notification, { color: process.stdout.isTTY === true }));
+ * ```
+ */
+export function consoleBlock(n: AlertNotification, options: { color: boolean }): string {
+  const title = '━━ shelfwatch alert ';
+  const rule = title + '━'.repeat(RULE_WIDTH - title.length);
+  const painted = options.color ? `${SEVERITY_COLOR[n.severity]}${ANSI.bold}${rule}${ANSI.reset}` : rule;
+  return `\n${painted}\n${formatNotification(n, options)}`;
+}
+
 /**
  * Prints notifications as readable blocks. A notification id printed before (in this process) is
  * skipped, so a retried batch does not print twice; after a restart a replay may print again, which
@@ -137,7 +156,7 @@ export class ConsoleSink implements AlertSink {
       return true;
     });
     if (fresh.length === 0) return;
-    const text = fresh.map((n) => formatNotification(n, { color: this.color })).join('');
+    const text = fresh.map((n) => consoleBlock(n, { color: this.color })).join('');
     await new Promise<void>((resolve, reject) => {
       this.stream.write(text, (err) => {
         if (!err) {

@@ -20,8 +20,8 @@ import { classifyError, type ErrorKind } from '../../pipeline/retry.js';
 import {
   alertSubject,
   clean,
-  formatNumber,
   formatTime,
+  formatValue,
   plural,
   skusOf,
   topFeatures,
@@ -198,7 +198,7 @@ function anomalyHtml(a: Anomaly): string {
   const features = topFeatures(a.explanation.features)
     .map((f) => {
       const share = f.contribution === undefined ? '' : `${Math.round(f.contribution * 100)}%`;
-      return `<tr><td>${h(f.name)}</td><td align="right">${h(formatNumber(f.observed))}</td><td align="right">${h(formatNumber(f.expected))}</td><td align="right">${share}</td></tr>`;
+      return `<tr><td>${h(f.name)}</td><td align="right">${h(formatValue(f.observed, f.unit))}</td><td align="right">${h(formatValue(f.expected, f.unit))}</td><td align="right">${share}</td></tr>`;
     })
     .join('');
   const ids = a.eventIds.slice(0, MAX_EVENT_IDS).map(h).join(', ');
