@@ -85,8 +85,12 @@ export const runCommand: Command = {
       if (err instanceof ConfigError) throw new UsageError(err.message);
       throw err;
     }
-    // Alerts are for people on standard output; the JSON logs go to standard error.
-    const log = createLogger({ level: config.log.level, destination: pino.destination(2) });
+    // Alerts go to standard output; logs to standard error (human lines on a terminal, else JSON).
+    const log = createLogger({
+      level: config.log.level,
+      format: config.log.format,
+      destination: pino.destination(2),
+    });
     log.info({ config: redactConfig(config) }, 'starting');
     let countModel: CountModel | undefined;
     if (config.detection.model) {

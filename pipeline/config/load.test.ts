@@ -44,7 +44,7 @@ const DEFAULTS: RunConfig = {
   metricsSinks: [],
   detection: { duplicateWindowHours: 24 },
   metrics: { port: 9464, host: '127.0.0.1', unreadyAfterMs: 60_000 },
-  log: { level: 'info' },
+  log: { level: 'info', format: 'auto' },
   deadLetters: {},
   limits: { maxFutureSkewMs: 900_000, outOfWindow: 'dead-letter' },
   shutdown: { timeoutMs: 30_000 },
@@ -449,7 +449,10 @@ const runConfig = fc.record({
     host: fc.constantFrom('127.0.0.1', '0.0.0.0', 'localhost', '::1'),
     unreadyAfterMs: fc.nat(),
   }),
-  log: fc.record({ level: fc.constantFrom('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') }),
+  log: fc.record({
+    level: fc.constantFrom('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    format: fc.constantFrom('auto', 'json', 'pretty'),
+  }),
   deadLetters: fc.record({ path }, { requiredKeys: [] }),
   limits: fc.record({
     maxFutureSkewMs: fc.nat(),

@@ -8,6 +8,7 @@
  * one strict object to the matching `*_VARIANTS` list.
  */
 import { z } from 'zod';
+import { LOG_FORMATS } from '../observability/log-format.js';
 import { ANOMALY_TYPES, type Severity } from '../ports.js';
 import { DetectionConfigSchema } from './detection.js';
 import { bool, int, num, oneOf, text } from './leaves.js';
@@ -212,6 +213,12 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const LogConfigSchema = z.strictObject({
   level: oneOf(LOG_LEVELS).default('info'),
+  /**
+   * `json`: one JSON object per line, for log systems; `pretty`: one short human line per event (time,
+   * level, message, key fields), coloured unless `NO_COLOR` is set; `auto`: pretty when standard error
+   * is a terminal, JSON otherwise (a pipe, a file, a container's log driver).
+   */
+  format: oneOf(LOG_FORMATS).default('auto'),
 });
 
 const DeadLettersConfigSchema = z.strictObject({
