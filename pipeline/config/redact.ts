@@ -67,6 +67,24 @@ export function isSecretPath(path: readonly (string | number)[]): boolean {
 }
 
 /**
+ * How the value at `path` is hidden from logs and error messages: `whole` (replaced by
+ * {@link REDACTED}), `host` (a URL key: only its scheme and host are shown), or `none`. The same rule
+ * {@link redactConfig} applies, for documentation (docs/configuration.md says which keys are secret).
+ *
+ * @example
+ * ```ts
+ * secretKind(['store', 'password']); // 'whole'
+ * secretKind(['alerts', 'sinks', 0, 'url']); // 'host'
+ * secretKind(['batch', 'maxRecords']); // 'none'
+ * ```
+ */
+export function secretKind(path: readonly (string | number)[]): 'whole' | 'host' | 'none' {
+  if (path.length === 0 || !isSecretPath(path)) return 'none';
+  const key = path[path.length - 1];
+  return typeof key === 'string' && URL_KEY.test(key) && !SECRET_KEY.test(key) ? 'host' : 'whole';
+}
+
+/**
  * A URL reduced to its scheme and host, so a start-up log still says where alerts go. Slack and most
  * webhook URLs carry their credential in the path, so the path, query and user info are all dropped.
  *
