@@ -139,7 +139,15 @@ export const runCommand: Command = {
         log.info({ what: named(what), attempts }, `${named(what)} works again`);
       },
       onBatch: (() => {
-        const observe = batchObserver(metrics, log, totals, () => engine.state.size);
+        // The generator's records carry its simulated clock: its lag is read against that.
+        const synthetic = config.source.type === 'generator';
+        const observe = batchObserver(
+          metrics,
+          log,
+          totals,
+          () => engine.state.size,
+          (r) => (synthetic ? r.arrivedUntil : Date.now()),
+        );
         return (r: BatchReport) => {
           healthy = true;
           observe(r);
@@ -169,7 +177,17 @@ export const runCommand: Command = {
           })
         : createLocalSource(config.source, {
             batch: config.batch,
-            loadCheckpoint: (shardId) => store.loadCheckpoint(shardId),
+            loadCheckpoint: async (shardId) => {
+              const checkpoint = await store.loadCheckpoint(shardId);
+              // A restart goes on where the last run stopped: say so, and how to start over.
+              if (checkpoint) {
+                log.info(
+                  { shard: shardId, after: checkpoint.sequenceNumber },
+                  `resuming after record ${checkpoint.sequenceNumber} from the checkpoint in ${describeStore(config.store)} (${startOverHint(config)})`,
+                );
+              }
+              return checkpoint;
+            },
             // The durable checkpoint is written by the engine, in the same transaction as the state.
             onCheckpoint: () => {},
             onBlankLines: (shard, count) => metrics.blankLinesTotal.inc({ shard }, count),
@@ -207,7 +225,20 @@ export const runCommand: Command = {
       );
       return 1;
     }
+    if (config.source.type === 'generator' && !shutdown.stopping.aborted) {
+      log.info(
+        { days: config.source.days },
+        `the generator's ${config.source.days} simulated days are used up (${startOverHint(config)}, or raise source.days)`,
+      );
+    }
     log.info({ records, anomalies, trackedSeries: engine.state.size }, 'stopped');
     return 0;
   },
 };
+
+/** How to make the next start begin from nothing. */
+function startOverHint(config: RunConfig): string {
+  return config.store.type === 'sqlite'
+    ? `delete ${config.store.path} and its -wal and -shm files to start over`
+    : 'clear the state store or use another one to start over';
+}
