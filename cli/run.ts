@@ -17,7 +17,9 @@ import {
   createLogger,
   createMetrics,
   DependencyHealth,
+  type DependencyPart,
   describeCause,
+  describeDependencyFailure,
   type FailingDependency,
   loadRunConfig,
   RetryGiveUpError,
@@ -28,6 +30,7 @@ import {
 import { parseCommandArgs, UsageError } from './args.js';
 import { batchObserver, type RunTotals } from './batch-log.js';
 import type { Command } from './commands.js';
+import { checkAwsRegions, opening, storePart } from './dependencies.js';
 import { createEngineFromConfig } from './engine-from-config.js';
 import { Shutdown } from './shutdown.js';
 
@@ -154,8 +157,14 @@ export const runCommand: Command = {
         };
       })(),
     });
-    await engine.start();
+    await checkAwsRegions(config);
+    await opening(storePart(config.store), () => engine.start());
     const unready = (): FailingDependency[] => health.failingFor(config.metrics.unreadyAfterMs);
+    const metricsServer: DependencyPart = {
+      name: 'metrics server',
+      where: `${config.metrics.host}:${config.metrics.port}`,
+      settings: ['metrics.port (0 turns it off)', 'SHELFWATCH_METRICS__PORT'],
+    };
     const http =
       config.metrics.port > 0
         ? await startHttpServer({
@@ -165,6 +174,8 @@ export const runCommand: Command = {
             ready: () => ready && unready().length === 0,
             unreadyReason: () => (ready ? health.describe(unready()) : 'starting or stopping'),
             healthy: () => healthy,
+          }).catch((err: unknown) => {
+            throw new UsageError(describeDependencyFailure(metricsServer, err));
           })
         : null;
     const source =
