@@ -91,12 +91,16 @@ export function secretKind(path: readonly (string | number)[]): 'whole' | 'host'
  * @example
  * ```ts
  * redactUrl('https://user:pw@hooks.slack.com/services/T0/B0/XYZ'); // 'https://hooks.slack.com/[redacted]'
+ * redactUrl('http://127.0.0.1:4566'); // 'http://127.0.0.1:4566'
  * ```
  */
 export function redactUrl(value: string): string {
   try {
     const url = new URL(value);
-    return `${url.protocol}//${url.host}/${REDACTED}`;
+    // Nothing beyond the host (an endpoint such as http://127.0.0.1:4566): nothing to hide, and a
+    // `[redacted]` there would suggest a path that is not.
+    const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+    return bare ? `${url.protocol}//${url.host}` : `${url.protocol}//${url.host}/${REDACTED}`;
   } catch {
     return REDACTED;
   }

@@ -27,9 +27,12 @@ const GeneratorSourceSchema = z
     rate: num(0).default(2000).meta({
       description: 'Records per second on the wall clock; 0 streams as fast as the pipeline takes them.',
     }),
-    days: int(1, 3650)
-      .default(28)
-      .meta({ description: 'Simulated days; the stream ends when the simulation does.' }),
+    // Ten years by default: at the default rate a simulated day streams in about four seconds, so the
+    // demo keeps showing anomalies for hours (28 days were used up in two minutes).
+    days: int(1, 3650).default(3650).meta({
+      description:
+        'Simulated days; the stream ends when the simulation does (ten years stream for hours at the default rate).',
+    }),
     skus: int(1, 1_000_000).default(200).meta({ description: 'Simulated SKUs (items).' }),
     warehouses: int(1, 99)
       .default(3)
