@@ -50,7 +50,7 @@ describe('shelfwatch run on the generator', () => {
       [
         'source: { type: generator, seed: 4, days: 4, skus: 40, rate: 4000 }',
         `store: { type: sqlite, path: ${join(dir, 'demo.db')} }`,
-        'alerts: { sinks: [{ type: file, path: ' + join(dir, 'alerts.ndjson') + ' }] }',
+        `alerts: { sinks: [{ type: file, path: ${join(dir, 'alerts.ndjson')} }] }`,
         'batch: { maxWaitMs: 50 }',
         `metrics: { port: ${port} }`,
       ].join('\n'),
