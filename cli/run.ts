@@ -17,7 +17,9 @@ import {
   createLogger,
   createMetrics,
   DependencyHealth,
+  type DependencyPart,
   describeCause,
+  describeDependencyFailure,
   type FailingDependency,
   loadRunConfig,
   RetryGiveUpError,
@@ -28,6 +30,7 @@ import {
 import { parseCommandArgs, UsageError } from './args.js';
 import { batchObserver, type RunTotals } from './batch-log.js';
 import type { Command } from './commands.js';
+import { checkAwsRegions, opening, storePart } from './dependencies.js';
 import { createEngineFromConfig } from './engine-from-config.js';
 import { Shutdown } from './shutdown.js';
 
@@ -143,15 +146,29 @@ export const runCommand: Command = {
         log.info({ what: named(what), attempts }, `${named(what)} works again`);
       },
       onBatch: (() => {
-        const observe = batchObserver(metrics, log, totals, () => engine.state.size);
+        // The generator's records carry its simulated clock: its lag is read against that.
+        const synthetic = config.source.type === 'generator';
+        const observe = batchObserver(
+          metrics,
+          log,
+          totals,
+          () => engine.state.size,
+          (r) => (synthetic ? r.arrivedUntil : Date.now()),
+        );
         return (r: BatchReport) => {
           healthy = true;
           observe(r);
         };
       })(),
     });
-    await engine.start();
+    await checkAwsRegions(config);
+    await opening(storePart(config.store), () => engine.start());
     const unready = (): FailingDependency[] => health.failingFor(config.metrics.unreadyAfterMs);
+    const metricsServer: DependencyPart = {
+      name: 'metrics server',
+      where: `${config.metrics.host}:${config.metrics.port}`,
+      settings: ['metrics.port (0 turns it off)', 'SHELFWATCH_METRICS__PORT'],
+    };
     const http =
       config.metrics.port > 0
         ? await startHttpServer({
@@ -161,6 +178,8 @@ export const runCommand: Command = {
             ready: () => ready && unready().length === 0,
             unreadyReason: () => (ready ? health.describe(unready()) : 'starting or stopping'),
             healthy: () => healthy,
+          }).catch((err: unknown) => {
+            throw new UsageError(describeDependencyFailure(metricsServer, err));
           })
         : null;
     const source =
@@ -173,7 +192,17 @@ export const runCommand: Command = {
           })
         : createLocalSource(config.source, {
             batch: config.batch,
-            loadCheckpoint: (shardId) => store.loadCheckpoint(shardId),
+            loadCheckpoint: async (shardId) => {
+              const checkpoint = await store.loadCheckpoint(shardId);
+              // A restart goes on where the last run stopped: say so, and how to start over.
+              if (checkpoint) {
+                log.info(
+                  { shard: shardId, after: checkpoint.sequenceNumber },
+                  `resuming after record ${checkpoint.sequenceNumber} from the checkpoint in ${describeStore(config.store)} (${startOverHint(config)})`,
+                );
+              }
+              return checkpoint;
+            },
             // The durable checkpoint is written by the engine, in the same transaction as the state.
             onCheckpoint: () => {},
             onBlankLines: (shard, count) => metrics.blankLinesTotal.inc({ shard }, count),
@@ -211,7 +240,20 @@ export const runCommand: Command = {
       );
       return 1;
     }
+    if (config.source.type === 'generator' && !shutdown.stopping.aborted) {
+      log.info(
+        { days: config.source.days },
+        `the generator's ${config.source.days} simulated days are used up (${startOverHint(config)}, or raise source.days)`,
+      );
+    }
     log.info({ records, anomalies, trackedSeries: engine.state.size }, 'stopped');
     return 0;
   },
 };
+
+/** How to make the next start begin from nothing. */
+function startOverHint(config: RunConfig): string {
+  return config.store.type === 'sqlite'
+    ? `delete ${config.store.path} and its -wal and -shm files to start over`
+    : 'clear the state store or use another one to start over';
+}

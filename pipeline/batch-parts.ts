@@ -112,6 +112,7 @@ export function mergeReports(a: BatchReport, b: BatchReport): BatchReport {
     notifications: [...a.notifications, ...b.notifications],
     undelivered: [...a.undelivered, ...b.undelivered],
     seconds: a.seconds + b.seconds,
+    arrivedUntil: Math.max(a.arrivedUntil, b.arrivedUntil),
     watermark: Math.max(a.watermark, b.watermark),
     checkpoint: b.checkpoint ?? a.checkpoint,
   };

@@ -68,6 +68,11 @@ export interface BatchReport {
   /** Notifications a sink refused for good, parked in the store with the reason (not in `notifications`). */
   undelivered: UndeliveredNotification[];
   seconds: number;
+  /**
+   * When the newest record of the batch reached the stream (`approximateArrivalTimestamp`), epoch ms;
+   * −Infinity without records. For a synthetic source it is the source's own clock.
+   */
+  arrivedUntil: number;
   /** Newest event time seen, epoch ms. */
   watermark: number;
   checkpoint: ExtendedSequenceNumber | null;

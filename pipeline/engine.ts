@@ -450,6 +450,10 @@ export class InventoryEngine {
       notifications: delivered(routed, undelivered),
       undelivered,
       seconds: (performance.now() - t0) / 1000,
+      arrivedUntil: records.reduce(
+        (m, r) => Math.max(m, r.approximateArrivalTimestamp),
+        Number.NEGATIVE_INFINITY,
+      ),
       watermark: detector.currentWatermark,
       checkpoint,
     };
@@ -511,6 +515,7 @@ export class InventoryEngine {
         notifications: delivered(routed, undelivered),
         undelivered,
         seconds: 0,
+        arrivedUntil: Number.NEGATIVE_INFINITY,
         watermark: ctx.detector.currentWatermark,
         checkpoint: position,
       });

@@ -21,7 +21,7 @@ export {
   InventoryEngine,
   type RecordNormalizer,
 } from './engine.js';
-export { describeCause } from './errors.js';
+export { type DependencyPart, dependencyHint, describeCause, describeDependencyFailure } from './errors.js';
 export * from './events.js';
 export * from './lifecycle.js';
 export {

@@ -97,6 +97,8 @@ export function classifyError(err: unknown, depth = 0): ErrorKind {
   if (typeof err !== 'object' || err === null) return 'transient';
   const e = err as ErrorShape;
   if (typeof e.retryable === 'boolean') return e.retryable ? 'transient' : 'permanent';
+  // The AWS SDK's missing region is a plain Error: a configuration mistake no wait cures.
+  if ((err as { message?: unknown }).message === 'Region is missing') return 'permanent';
   const code = typeof e.code === 'string' ? e.code : undefined;
   if (code !== undefined && TRANSIENT_CODES.has(code)) return 'transient';
   if (code !== undefined && PERMANENT_CODES.has(code)) return 'permanent';

@@ -33,7 +33,7 @@ import {
   ProvisionedThroughputExceededException,
   type Shard,
 } from '@aws-sdk/client-kinesis';
-import { describeCause } from '../../pipeline/errors.js';
+import { dependencyHint, describeCause } from '../../pipeline/errors.js';
 import {
   deaggregate,
   type ExtendedSequenceNumber,
@@ -198,9 +198,12 @@ export class KinesisSource implements RecordSource {
   /** Logs a failure the retry policy is about to wait out, naming the part and the cause. */
   private warnRetry(a: RetryAttempt, doing: string, shardId?: string): void {
     const cause = describeCause(a.error);
+    const part = a.what === this.leaseTable ? this.o.parts?.leaseTable : this.o.parts?.stream;
+    const where = part?.where ? ` (${part.where})` : '';
+    const hint = dependencyHint({ name: a.what, ...part }, a.error);
     this.o.log?.warn(
       { what: a.what, ...(shardId ? { shardId } : {}), cause, attempt: a.attempt, delayMs: a.delayMs },
-      `${a.what}: ${doing}: ${cause}; retrying in ${a.delayMs} ms`,
+      `${a.what}${where}: ${doing}: ${cause}${hint}; retrying in ${a.delayMs} ms`,
     );
   }
 

@@ -74,6 +74,18 @@ export function createKinesisSource(config: KinesisSourceConfig, deps: KinesisSo
     loadCheckpoint: deps.loadCheckpoint,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.health ? { health: deps.health } : {}),
+    parts: {
+      stream: {
+        where: `Kinesis at ${config.endpoint ?? process.env.AWS_ENDPOINT_URL_KINESIS ?? 'AWS'}`,
+        settings: ['source.endpoint', 'AWS_ENDPOINT_URL_KINESIS'],
+        regionSettings: ['source.region'],
+      },
+      leaseTable: {
+        where: `DynamoDB at ${config.leaseTableEndpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB ?? 'AWS'}`,
+        settings: ['source.leaseTableEndpoint', 'AWS_ENDPOINT_URL_DYNAMODB'],
+        regionSettings: ['source.region'],
+      },
+    },
     metrics: m
       ? {
           fetched: (shard, records, bytes, behind) => {

@@ -1,5 +1,6 @@
 /** The options of the Kinesis worker ({@link KinesisSource}), and what it reports through them. */
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { DependencyPart } from '../../pipeline/errors.js';
 import type { DependencyObserver, ExtendedSequenceNumber } from '../../pipeline/index.js';
 import type { RetryPolicy } from '../../pipeline/retry.js';
 import type { KinesisSource } from './consumer.js';
@@ -84,6 +85,11 @@ export interface KinesisSourceOptions {
    * fails and recovers, e.g. the process's `DependencyHealth` behind `/readyz`. It cannot steer.
    */
   health?: DependencyObserver;
+  /**
+   * Where the stream and the lease table are and which settings point at them, for log lines that
+   * say what to change (`…: nothing answers there: check source.endpoint, AWS_ENDPOINT_URL_KINESIS`).
+   */
+  parts?: { stream?: Omit<DependencyPart, 'name'>; leaseTable?: Omit<DependencyPart, 'name'> };
   /**
    * How the worker waits after a failure. Default: full jitter below 200 ms doubling to 10 s, with no
    * bound in attempts (a stream worker waits out an outage). Its signal is the worker's stop signal.

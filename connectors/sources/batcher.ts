@@ -79,6 +79,11 @@ export interface SourceLine {
   lineNo: number;
   data: Uint8Array;
   /**
+   * When the record reached the source, epoch ms, for sources with a clock of their own (the
+   * generator's simulated clock); default the wall clock when it is read.
+   */
+  arrivedAt?: number;
+  /**
    * Set when the line was longer than the reader's limit: its length in bytes and that limit. `data`
    * then holds only its first `limit` bytes, and {@link driveShard} hands it over as a `too_large`
    * dead letter instead of a record.
@@ -293,7 +298,7 @@ export async function driveShard(options: DriveShardOptions): Promise<'ended' | 
           data: line.data,
           sequenceNumber: String(line.lineNo),
           subSequenceNumber: 0,
-          approximateArrivalTimestamp: arrivedAt,
+          approximateArrivalTimestamp: line.arrivedAt ?? arrivedAt,
         });
       }
     }

@@ -165,9 +165,15 @@ class GeneratorReader implements LineReader {
     }
     const lines: SourceLine[] = [];
     while (lines.length < allowed) {
-      const line = this.nextLine();
-      if (line === undefined) break;
-      lines.push({ lineNo: ++this.recordNo, data: this.encoder.encode(line) });
+      const record = this.nextRecord();
+      if (record === undefined) break;
+      // Arrival on the simulated clock: a synthetic stream's records reach it when the simulation
+      // says, so the event-time window and the lag read against the simulation, not the wall clock.
+      lines.push({
+        lineNo: ++this.recordNo,
+        data: this.encoder.encode(record.line),
+        arrivedAt: record.arrivedAt,
+      });
     }
     this.tokens -= lines.length;
     if (lines.length === 0) {
@@ -183,7 +189,7 @@ class GeneratorReader implements LineReader {
 
   private async skipResumed(): Promise<void> {
     while (this.recordNo < this.skip) {
-      if (this.nextLine() === undefined) {
+      if (this.nextRecord() === undefined) {
         throw new Error(
           `shard ${GENERATOR_SHARD_ID}: the checkpoint is at record ${this.skip} but the simulation has only ` +
             `${this.recordNo} records; did the generator options change? Remove the checkpoint to start over`,
@@ -194,11 +200,11 @@ class GeneratorReader implements LineReader {
     }
   }
 
-  private nextLine(): string | undefined {
+  private nextRecord(): { line: string; arrivedAt: number } | undefined {
     for (;;) {
       const out = this.outputs.next();
       if (out.done) return undefined;
-      if (out.value.type === 'record') return out.value.line;
+      if (out.value.type === 'record') return out.value;
     }
   }
 

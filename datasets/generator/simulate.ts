@@ -42,7 +42,8 @@ function normalise(xs: number[]): number[] {
 
 /** What the simulation yields, in order: raw stream lines, closed labels, and one tick per simulated day. */
 export type GeneratorOutput =
-  | { type: 'record'; line: string }
+  /** `arrivedAt`: when the record reached the stream, on the simulated clock (epoch ms). */
+  | { type: 'record'; line: string; arrivedAt: number }
   | { type: 'label'; label: AnomalyLabel }
   | { type: 'day'; day: number; days: number };
 
@@ -286,7 +287,8 @@ class Simulation {
   private *flush(until: number): Generator<GeneratorOutput> {
     while (this.out.peekTime() < until) {
       this.counts.records++;
-      yield { type: 'record', line: this.out.pop()! };
+      const arrivedAt = this.out.peekTime();
+      yield { type: 'record', line: this.out.pop()!, arrivedAt };
     }
     for (const label of this.closed) yield { type: 'label', label };
     this.closed.length = 0;

@@ -31,7 +31,7 @@ function configError(run: () => unknown): ConfigError {
 }
 
 const DEFAULTS: RunConfig = {
-  source: { type: 'generator', seed: 1, rate: 2000, days: 28, skus: 200, warehouses: 3, anomalyRate: 0.01 },
+  source: { type: 'generator', seed: 1, rate: 2000, days: 3650, skus: 200, warehouses: 3, anomalyRate: 0.01 },
   batch: { maxRecords: 5000, maxWaitMs: 200 },
   store: { type: 'sqlite', path: 'data/shelfwatch.db' },
   alerts: {

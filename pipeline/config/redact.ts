@@ -67,18 +67,40 @@ export function isSecretPath(path: readonly (string | number)[]): boolean {
 }
 
 /**
+ * How the value at `path` is hidden from logs and error messages: `whole` (replaced by
+ * {@link REDACTED}), `host` (a URL key: only its scheme and host are shown), or `none`. The same rule
+ * {@link redactConfig} applies, for documentation (docs/configuration.md says which keys are secret).
+ *
+ * @example
+ * ```ts
+ * secretKind(['store', 'password']); // 'whole'
+ * secretKind(['alerts', 'sinks', 0, 'url']); // 'host'
+ * secretKind(['batch', 'maxRecords']); // 'none'
+ * ```
+ */
+export function secretKind(path: readonly (string | number)[]): 'whole' | 'host' | 'none' {
+  if (path.length === 0 || !isSecretPath(path)) return 'none';
+  const key = path[path.length - 1];
+  return typeof key === 'string' && URL_KEY.test(key) && !SECRET_KEY.test(key) ? 'host' : 'whole';
+}
+
+/**
  * A URL reduced to its scheme and host, so a start-up log still says where alerts go. Slack and most
  * webhook URLs carry their credential in the path, so the path, query and user info are all dropped.
  *
  * @example
  * ```ts
  * redactUrl('https://user:pw@hooks.slack.com/services/T0/B0/XYZ'); // 'https://hooks.slack.com/[redacted]'
+ * redactUrl('http://127.0.0.1:4566'); // 'http://127.0.0.1:4566'
  * ```
  */
 export function redactUrl(value: string): string {
   try {
     const url = new URL(value);
-    return `${url.protocol}//${url.host}/${REDACTED}`;
+    // Nothing beyond the host (an endpoint such as http://127.0.0.1:4566): nothing to hide, and a
+    // `[redacted]` there would suggest a path that is not.
+    const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+    return bare ? `${url.protocol}//${url.host}` : `${url.protocol}//${url.host}/${REDACTED}`;
   } catch {
     return REDACTED;
   }

@@ -16,63 +16,94 @@ import { SeriesMetricsConfigSchema, SINK_VARIANTS } from './sinks.js';
 import { STORE_VARIANTS } from './stores.js';
 
 // ---- source --------------------------------------------------------------------------------------
+// Descriptions are zod metadata (`.meta`), not TSDoc, so that docs/configuration.md can be generated
+// from them (pipeline/config/reference.ts); `//` comments say why the code is as it is.
 
-/** The built-in simulator, streamed live (see `datasets/generator`). */
-const GeneratorSourceSchema = z.strictObject({
-  type: z.literal('generator'),
-  /** Seed of the simulation: the same seed streams the same records. */
-  seed: int(0, 2 ** 32 - 1).default(1),
-  /** Records per second on the wall clock; 0 streams as fast as the pipeline takes them. */
-  rate: num(0).default(2000),
-  days: int(1, 3650).default(28),
-  skus: int(1, 1_000_000).default(200),
-  warehouses: int(1, 99).default(3),
-  /** Expected injected anomalies per SKU × warehouse per day. */
-  anomalyRate: num(0, 1).default(0.01),
-});
+const GeneratorSourceSchema = z
+  .strictObject({
+    type: z.literal('generator'),
+    seed: int(0, 2 ** 32 - 1)
+      .default(1)
+      .meta({ description: 'Seed of the simulation: the same seed streams the same records.' }),
+    rate: num(0).default(2000).meta({
+      description: 'Records per second on the wall clock; 0 streams as fast as the pipeline takes them.',
+    }),
+    // Ten years by default: at the default rate a simulated day streams in about four seconds, so the
+    // demo keeps showing anomalies for hours (28 days were used up in two minutes).
+    days: int(1, 3650).default(3650).meta({
+      description:
+        'Simulated days; the stream ends when the simulation does (ten years stream for hours at the default rate).',
+    }),
+    skus: int(1, 1_000_000).default(200).meta({ description: 'Simulated SKUs (items).' }),
+    warehouses: int(1, 99)
+      .default(3)
+      .meta({ description: 'Simulated warehouses; every SKU is stocked in each.' }),
+    anomalyRate: num(0, 1)
+      .default(0.01)
+      .meta({ description: 'Expected injected anomalies per SKU × warehouse per day.' }),
+  })
+  .meta({
+    description: 'The built-in simulator of an inventory stream (see `datasets/generator`), streamed live.',
+  });
 
-/** An NDJSON file, replayed once or tailed (`follow`). */
-const FileSourceSchema = z.strictObject({
-  type: z.literal('file'),
-  path: text('a file path'),
-  follow: bool().default(false),
-});
+const FileSourceSchema = z
+  .strictObject({
+    type: z.literal('file'),
+    path: text('a file path').meta({ description: 'The NDJSON file of records, one per line.' }),
+    follow: bool().default(false).meta({
+      description:
+        'Keep reading lines appended to the file, like `tail -f`, until stopped; without it the end of the file ends the run.',
+    }),
+  })
+  .meta({
+    description:
+      'An NDJSON file, replayed once or tailed (`follow`); a restart resumes after the checkpointed line.',
+  });
 
-/** NDJSON on standard input. */
-const StdinSourceSchema = z.strictObject({
-  type: z.literal('stdin'),
-});
+const StdinSourceSchema = z
+  .strictObject({
+    type: z.literal('stdin'),
+  })
+  .meta({ description: 'NDJSON records on standard input.' });
 
-/**
- * A Kinesis stream shared by workers through a DynamoDB lease table (the Kinesis Client Library's
- * model). Credentials and region come from AWS's standard chain (AWS_REGION, AWS_ACCESS_KEY_ID, a
- * profile, an instance or task role); endpoints from `endpoint`/`leaseTableEndpoint` or
- * AWS_ENDPOINT_URL_KINESIS / AWS_ENDPOINT_URL_DYNAMODB.
- */
 const KinesisSourceSchema = z
   .strictObject({
     type: z.literal('kinesis'),
-    stream: text('a stream name'),
-    /** Names the lease table (one per application, as KCL does). */
-    applicationName: text('an application name').default('shelfwatch'),
-    /** Unique per worker; default: host name and process id. */
-    workerId: text('a worker id').optional(),
-    /** A lease not renewed for this long moves to another worker, ms. */
-    failoverTimeMs: int(500, 3_600_000).default(10_000),
-    /** Wait after an empty read, ms. */
-    pollIntervalMs: int(0, 60_000).default(1_000),
-    /** Records per GetRecords call. */
-    maxRecords: int(1, 10_000).default(10_000),
-    /** Where a shard without a checkpoint starts: nothing is skipped by default. */
-    initialPosition: oneOf(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).default('TRIM_HORIZON'),
-    /** ISO 8601 time, for AT_TIMESTAMP. */
-    initialTimestamp: text('an ISO 8601 time').optional(),
-    /** How often the shard list is re-read to find new shards, ms. */
-    shardSyncIntervalMs: int(1_000).default(60_000),
-    maxLeasesPerWorker: int(1).optional(),
-    region: text('an AWS region').optional(),
-    endpoint: text('a URL').optional(),
-    leaseTableEndpoint: text('a URL').optional(),
+    stream: text('a stream name').meta({ description: 'The Kinesis stream name.' }),
+    applicationName: text('an application name').default('shelfwatch').meta({
+      description:
+        'Names the DynamoDB lease table, one per application as the KCL does: workers with the same name share the shards.',
+    }),
+    workerId: text('a worker id')
+      .optional()
+      .meta({ description: 'Unique per worker; default: host name and process id.' }),
+    failoverTimeMs: int(500, 3_600_000)
+      .default(10_000)
+      .meta({ description: 'A lease not renewed for this long moves to another worker, ms.' }),
+    pollIntervalMs: int(0, 60_000).default(1_000).meta({ description: 'Wait after an empty read, ms.' }),
+    maxRecords: int(1, 10_000).default(10_000).meta({ description: 'Records per GetRecords call.' }),
+    initialPosition: oneOf(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).default('TRIM_HORIZON').meta({
+      description:
+        'Where a shard without a checkpoint starts: the oldest record (nothing is skipped), new records only, or `initialTimestamp`.',
+    }),
+    initialTimestamp: text('an ISO 8601 time')
+      .optional()
+      .meta({ description: 'ISO 8601 time to start from; required with `initialPosition: AT_TIMESTAMP`.' }),
+    shardSyncIntervalMs: int(1_000)
+      .default(60_000)
+      .meta({ description: 'How often the shard list is re-read to find new shards after resharding, ms.' }),
+    maxLeasesPerWorker: int(1)
+      .optional()
+      .meta({ description: 'At most this many shard leases per worker; default: no limit.' }),
+    region: text('an AWS region')
+      .optional()
+      .meta({ description: 'AWS region of the stream and the lease table; default: `AWS_REGION`.' }),
+    endpoint: text('a URL').optional().meta({
+      description: 'Kinesis endpoint (kinesalite, LocalStack); default: `AWS_ENDPOINT_URL_KINESIS` or AWS.',
+    }),
+    leaseTableEndpoint: text('a URL').optional().meta({
+      description: 'DynamoDB endpoint of the lease table; default: `AWS_ENDPOINT_URL_DYNAMODB` or AWS.',
+    }),
   })
   .superRefine((k, ctx) => {
     if (k.initialPosition === 'AT_TIMESTAMP') {
@@ -84,9 +115,13 @@ const KinesisSourceSchema = z
         });
       }
     }
+  })
+  .meta({
+    description:
+      "A Kinesis stream shared by workers through a DynamoDB lease table (the Kinesis Client Library's model). Credentials come from AWS's standard chain (`AWS_ACCESS_KEY_ID`, a profile, an instance or task role).",
   });
 
-/** Every source variant; add a strict object with a literal `type` to add a source. */
+/** Every source variant; add a strict object with a literal `type` (and a description) to add a source. */
 const SOURCE_VARIANTS = [
   GeneratorSourceSchema,
   FileSourceSchema,
@@ -98,11 +133,13 @@ const SourceConfigSchema = z.discriminatedUnion('type', SOURCE_VARIANTS);
 // ---- batching ------------------------------------------------------------------------------------
 
 const BatchConfigSchema = z.strictObject({
-  /** Most records handed to the processor at once. */
   // Bigger batches mean fewer commits (the end-to-end figure in the README is for 5,000); maxWaitMs bounds latency.
-  maxRecords: int(1, 100_000).default(5000),
-  /** Longest a partial batch waits for more records, ms. */
-  maxWaitMs: int(0, 3_600_000).default(200),
+  maxRecords: int(1, 100_000)
+    .default(5000)
+    .meta({ description: 'Most records handed to the processor, and committed, at once.' }),
+  maxWaitMs: int(0, 3_600_000)
+    .default(200)
+    .meta({ description: 'Longest a partial batch waits for more records, ms.' }),
 });
 
 // ---- store (variants in stores.ts) ----------------------------------------------------------
@@ -124,31 +161,58 @@ const SinkConfigSchema = z
   .transform((sink) => ({ ...sink, name: sink.name ?? sink.type }));
 
 const RouteConfigSchema = z.strictObject({
-  /** Which notifications the route takes; a missing list matches everything. */
   match: z
     .strictObject({
-      types: z.array(oneOf(ANOMALY_TYPE_NAMES), { error: 'must be a list of anomaly types' }).optional(),
-      severities: z.array(oneOf(SEVERITY_NAMES), { error: 'must be a list of severities' }).optional(),
+      types: z
+        .array(oneOf(ANOMALY_TYPE_NAMES), { error: 'must be a list of anomaly types' })
+        .optional()
+        .meta({ description: 'Anomaly types the route takes; default: every type.' }),
+      severities: z
+        .array(oneOf(SEVERITY_NAMES), { error: 'must be a list of severities' })
+        .optional()
+        .meta({ description: 'Severities the route takes; default: every severity.' }),
     })
-    .optional(),
-  /** Names of the sinks that receive a matching notification. */
+    .optional()
+    .meta({
+      description:
+        'Which notifications the route takes (both lists must match); default: every notification.',
+    }),
   receivers: z
     .array(text('a sink name'), { error: 'must be a list of sink names' })
-    .min(1, { error: 'must name at least one sink' }),
-  /** Keep evaluating later routes after this one matched (Alertmanager's `continue`). */
-  continue: bool().default(false),
+    .min(1, { error: 'must name at least one sink' })
+    .meta({
+      description: 'Names of the sinks (`alerts.sinks[].name`) that receive a matching notification.',
+    }),
+  continue: bool().default(false).meta({
+    description:
+      "Keep evaluating later routes after this one matched (Alertmanager's `continue`); else the first match wins.",
+  }),
 });
 
 const AlertsConfigSchema = z
   .strictObject({
-    sinks: z.array(SinkConfigSchema, { error: 'must be a list of sinks' }).prefault([{ type: 'console' }]),
-    routes: z.array(RouteConfigSchema, { error: 'must be a list of routes' }).prefault([]),
-    /** How long a new group waits for more anomalies before its first notification, ms. */
-    groupWaitMs: int(0).default(300_000),
-    /** How long before an unchanged group is notified again, ms. */
-    repeatIntervalMs: int(0).default(21_600_000),
-    /** Notifications per hour per receiver; anomalies beyond it are counted as suppressed. */
-    maxPerHour: int(1).default(60),
+    sinks: z
+      .array(SinkConfigSchema, { error: 'must be a list of sinks' })
+      .prefault([{ type: 'console' }])
+      .meta({
+        description: 'Where notifications go; each sink has a distinct `name`, which routes refer to.',
+      }),
+    routes: z.array(RouteConfigSchema, { error: 'must be a list of routes' }).prefault([]).meta({
+      description:
+        'Ordered routes from notifications to sinks; without routes, or when none matches, every sink receives every notification.',
+    }),
+    groupWaitMs: int(0).default(300_000).meta({
+      description:
+        'How long a new group (per route, warehouse and type) waits for more anomalies before it is notified, ms of event time.',
+    }),
+    repeatIntervalMs: int(0).default(21_600_000).meta({
+      description:
+        'An anomaly of the same type × SKU × warehouse within this long of the last one accepted is dropped as a repeat, unless its severity is higher; ms of event time.',
+    }),
+    maxPerHour: int(1).default(60).meta({
+      description:
+        'Notifications per receiver per sliding hour of event time; anomalies beyond it are counted as suppressed, not silently dropped.',
+    }),
   })
   .superRefine((alerts, ctx) => {
     // Routes refer to sinks by name, so a name used twice would make a route ambiguous.
@@ -182,31 +246,34 @@ const AlertsConfigSchema = z
 // ---- metrics, log, dead letters -------------------------------------------------------
 
 const MetricsConfigSchema = z.strictObject({
-  /** Port of the /metrics, /healthz and /readyz server; 0 turns it off. */
-  port: int(0, 65_535).default(9464),
-  host: text('a host name or address').default('127.0.0.1'),
-  /** `/readyz` answers 503, naming it, once a dependency (store, sink, stream) has failed this long, ms. */
-  unreadyAfterMs: int(0).default(60_000),
+  port: int(0, 65_535)
+    .default(9464)
+    .meta({ description: 'Port of the `/metrics`, `/healthz` and `/readyz` server; 0 turns it off.' }),
+  host: text('a host name or address')
+    .default('127.0.0.1')
+    .meta({ description: 'Address the metrics server listens on; `0.0.0.0` for every interface.' }),
+  unreadyAfterMs: int(0).default(60_000).meta({
+    description:
+      '`/readyz` answers 503, naming it, once a dependency (store, sink, stream) has failed for this long, ms.',
+  }),
 });
 
-/** How a SIGTERM or SIGINT ends the job. */
 const ShutdownConfigSchema = z.strictObject({
-  /**
-   * The batch in flight may finish (and checkpoint) for this long, ms; then it is abandoned, uncommitted
-   * (the next start processes it again), and the job exits non-zero saying what was left.
-   */
-  timeoutMs: int(0, 3_600_000).default(30_000),
+  timeoutMs: int(0, 3_600_000).default(30_000).meta({
+    description:
+      'After SIGTERM or SIGINT the batch in flight may finish and checkpoint for this long, ms; then it is abandoned uncommitted (the next start processes it again) and the job exits 1 saying what was left.',
+  }),
 });
 
-/** The trust boundary's settings; the fixed limits are in `pipeline/normalize/limits.ts`. */
+// The fixed limits are in `pipeline/normalize/limits.ts`.
 const LimitsConfigSchema = z.strictObject({
-  /** How far an event may be dated after its record reached the stream, ms. */
-  maxFutureSkewMs: int(0).default(900_000),
-  /**
-   * A valid record dated outside the window (too far ahead, or older than the duplicate window):
-   * `dead-letter` it, or `quarantine` it (kept the same way, counted apart, for review and replay).
-   */
-  outOfWindow: oneOf(['dead-letter', 'quarantine']).default('dead-letter'),
+  maxFutureSkewMs: int(0)
+    .default(900_000)
+    .meta({ description: 'How far an event may be dated after its record reached the stream, ms.' }),
+  outOfWindow: oneOf(['dead-letter', 'quarantine']).default('dead-letter').meta({
+    description:
+      'What happens to a valid record dated outside the window (too far ahead, or older than the duplicate window): `dead-letter` it, or `quarantine` it (kept the same way, counted apart, for review and replay).',
+  }),
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -222,18 +289,24 @@ const LogConfigSchema = z.strictObject({
 });
 
 const DeadLettersConfigSchema = z.strictObject({
-  /**
-   * Also append every dead letter to this NDJSON file, before its batch commits (they are always kept
-   * in the store). At least once: after a crash a batch's dead letters may be appended again.
-   */
-  path: text('a file path').optional(),
+  path: text('a file path').optional().meta({
+    description:
+      'Also append every dead letter to this NDJSON file before its batch commits (they are always kept in the store). At least once: after a crash a batch may be appended again.',
+  }),
+});
+
+// Described here rather than inside LogConfigSchema, which is edited elsewhere: the same metadata
+// `.meta()` would attach, on the same schema instance.
+z.globalRegistry.add(LogConfigSchema.shape.level, {
+  description: 'Least severe level of the JSON log lines written to standard error.',
 });
 
 // ---- the whole configuration ---------------------------------------------------------------------
 
 /**
  * The whole run configuration. `prefault` (rather than `default`) parses the default through the
- * schema, so an absent section gets every inner default too.
+ * schema, so an absent section gets every inner default too. Every key carries a description
+ * (`.meta`), from which docs/configuration.md is generated (`npm run docs:config`).
  *
  * @example
  * ```ts
@@ -242,18 +315,35 @@ const DeadLettersConfigSchema = z.strictObject({
  * ```
  */
 export const RunConfigSchema = z.strictObject({
-  source: SourceConfigSchema.prefault({ type: 'generator' }),
-  batch: BatchConfigSchema.prefault({}),
-  store: StoreConfigSchema.prefault({ type: 'sqlite' }),
-  alerts: AlertsConfigSchema.prefault({}),
-  /** Per-series metrics written after every batch (Timestream), before the batch commits. */
-  metricsSinks: z.array(SeriesMetricsConfigSchema, { error: 'must be a list of metrics sinks' }).prefault([]),
-  detection: DetectionConfigSchema.prefault({}),
-  metrics: MetricsConfigSchema.prefault({}),
-  log: LogConfigSchema.prefault({}),
-  deadLetters: DeadLettersConfigSchema.prefault({}),
-  limits: LimitsConfigSchema.prefault({}),
-  shutdown: ShutdownConfigSchema.prefault({}),
+  source: SourceConfigSchema.prefault({ type: 'generator' }).meta({
+    description: 'Where records come from, chosen by `type`.',
+  }),
+  batch: BatchConfigSchema.prefault({}).meta({
+    description: 'How records are grouped: a batch is processed and committed at once.',
+  }),
+  store: StoreConfigSchema.prefault({ type: 'sqlite' }).meta({
+    description:
+      'Where state, applied event ids, checkpoints, dead letters and anomalies are kept, chosen by `type` (see docs/state-schema.md).',
+  }),
+  alerts: AlertsConfigSchema.prefault({}).meta({
+    description: 'How anomalies become notifications: sinks, routes, grouping and rate limits.',
+  }),
+  metricsSinks: z
+    .array(SeriesMetricsConfigSchema, { error: 'must be a list of metrics sinks' })
+    .prefault([])
+    .meta({ description: 'Per-series metrics written after every batch, before the batch commits.' }),
+  detection: DetectionConfigSchema.prefault({}).meta({ description: 'Anomaly detection settings.' }),
+  metrics: MetricsConfigSchema.prefault({}).meta({
+    description: 'The Prometheus metrics and health-check HTTP server.',
+  }),
+  log: LogConfigSchema.prefault({}).meta({ description: 'Logging (JSON lines on standard error).' }),
+  deadLetters: DeadLettersConfigSchema.prefault({}).meta({
+    description: "Records that could not be used, besides the store's `dead_letters` table.",
+  }),
+  limits: LimitsConfigSchema.prefault({}).meta({
+    description: "The trust boundary's settings: which records are accepted.",
+  }),
+  shutdown: ShutdownConfigSchema.prefault({}).meta({ description: 'How a SIGTERM or SIGINT ends the job.' }),
 });
 
 /**

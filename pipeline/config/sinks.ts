@@ -25,65 +25,108 @@ function emailAddress() {
   return z.string({ error }).regex(/^(?:[^\s@<>]+@[^\s@<>]+|[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>)$/, { error });
 }
 
-const ConsoleSinkSchema = z.strictObject({
-  type: z.literal('console'),
-  name: text('a sink name').optional(),
-});
+/** `name`, shared by every sink: what routes and logs call it. */
+function sinkName() {
+  return text('a sink name')
+    .optional()
+    .meta({ description: 'What routes (`receivers`) and log lines call this sink; default: its `type`.' });
+}
 
-const FileSinkSchema = z.strictObject({
-  type: z.literal('file'),
-  name: text('a sink name').optional(),
-  path: text('a file path'),
-});
+const ConsoleSinkSchema = z
+  .strictObject({
+    type: z.literal('console'),
+    name: sinkName(),
+  })
+  .meta({ description: 'Human-readable notifications on standard output.' });
 
-const WebhookSinkSchema = z.strictObject({
-  type: z.literal('webhook'),
-  name: text('a sink name').optional(),
-  /** Secret: Slack-style webhook URLs carry their credential in the path. */
-  url: httpUrl(),
-  /** Extra request headers (typically an authorization header): every value is treated as secret. */
-  headers: z.record(z.string(), z.string({ error: 'must be a string' })).optional(),
-});
+const FileSinkSchema = z
+  .strictObject({
+    type: z.literal('file'),
+    name: sinkName(),
+    path: text('a file path').meta({
+      description: 'NDJSON file the notifications are appended to, one JSON object per line.',
+    }),
+  })
+  .meta({ description: 'Notifications appended to an NDJSON file.' });
 
-/** An SNS topic; region and endpoint default to the topic ARN's region and `AWS_ENDPOINT_URL_SNS`. */
-const SnsSinkSchema = z.strictObject({
-  type: z.literal('sns'),
-  name: text('a sink name').optional(),
-  topicArn: snsTopicArn(),
-  region: text('an AWS region such as eu-west-1').optional(),
-  /** A local stand-in (fauxqs, LocalStack); not a secret, but only its host is ever logged. */
-  endpoint: httpUrl().optional(),
-});
+const WebhookSinkSchema = z
+  .strictObject({
+    type: z.literal('webhook'),
+    name: sinkName(),
+    // Secret by key name: Slack-style webhook URLs carry their credential in the path.
+    url: httpUrl().meta({
+      description:
+        'http(s) endpoint each notification is POSTed to as JSON. Treat it as a secret: many carry their credential; pass user and password in `headers`, not the URL.',
+    }),
+    headers: z
+      .record(z.string(), z.string({ error: 'must be a string' }))
+      .optional()
+      .meta({ description: 'Extra request headers (typically `authorization`); every value is a secret.' }),
+  })
+  .meta({
+    description: 'An HTTP POST of each notification as JSON, with its id as `Idempotency-Key`.',
+  });
 
-/** A Slack incoming webhook. */
-const SlackSinkSchema = z.strictObject({
-  type: z.literal('slack'),
-  name: text('a sink name').optional(),
-  /** Secret (its path is the credential): redacted whole by key name (`webhookUrl`). */
-  webhookUrl: httpUrl(),
-  /** A dashboard link; placeholders `{id}`, `{groupKey}`, `{warehouse}`, `{type}`, `{anomalyId}`, `{sku}`. */
-  linkTemplate: text('a URL template such as https://dash.example/anomalies/{id}').optional(),
-  /** A channel override (legacy webhooks only). */
-  channel: text('a channel name such as #inventory').optional(),
-});
+const SnsSinkSchema = z
+  .strictObject({
+    type: z.literal('sns'),
+    name: sinkName(),
+    topicArn: snsTopicArn().meta({
+      description: 'The topic (a FIFO topic drops repeats itself by the notification id).',
+    }),
+    region: text('an AWS region such as eu-west-1')
+      .optional()
+      .meta({ description: "AWS region to call; default: the topic ARN's region." }),
+    endpoint: httpUrl().optional().meta({
+      description: 'A local stand-in (fauxqs, LocalStack); default: `AWS_ENDPOINT_URL_SNS` or AWS.',
+    }),
+  })
+  .meta({
+    description:
+      'An Amazon SNS topic (PublishBatch), with message attributes for subscription filters. Credentials from the standard AWS chain.',
+  });
 
-/** E-mail over SMTP. */
-const EmailSinkSchema = z.strictObject({
-  type: z.literal('email'),
-  name: text('a sink name').optional(),
-  host: text('a host name or address'),
-  port: int(1, 65_535).default(587),
-  /** TLS from the first byte; default: true on port 465, else STARTTLS when the server offers it. */
-  secure: bool().optional(),
-  user: text('a user name').optional(),
-  /** Secret: set it from the environment, e.g. SHELFWATCH_ALERTS__SINKS__0__PASSWORD. */
-  password: text('a password').optional(),
-  from: emailAddress(),
-  to: z
-    .array(emailAddress(), { error: 'must be a list of e-mail addresses' })
-    .min(1, { error: 'must name at least one recipient' }),
-  cc: z.array(emailAddress(), { error: 'must be a list of e-mail addresses' }).optional(),
-});
+const SlackSinkSchema = z
+  .strictObject({
+    type: z.literal('slack'),
+    name: sinkName(),
+    // Secret (its path is the credential): redacted whole by key name (`webhookUrl`).
+    webhookUrl: httpUrl().meta({
+      description: 'The Slack incoming-webhook URL (its path is the credential).',
+    }),
+    linkTemplate: text('a URL template such as https://dash.example/anomalies/{id}').optional().meta({
+      description:
+        'A dashboard link in each message; placeholders `{id}`, `{groupKey}`, `{warehouse}`, `{type}`, `{anomalyId}`, `{sku}`.',
+    }),
+    channel: text('a channel name such as #inventory')
+      .optional()
+      .meta({ description: "A channel override (legacy webhooks only); default: the webhook's channel." }),
+  })
+  .meta({ description: 'A Slack incoming webhook: one Block Kit message per notification.' });
+
+const EmailSinkSchema = z
+  .strictObject({
+    type: z.literal('email'),
+    name: sinkName(),
+    host: text('a host name or address').meta({ description: 'The SMTP server.' }),
+    port: int(1, 65_535).default(587).meta({ description: 'The SMTP port.' }),
+    secure: bool().optional().meta({
+      description:
+        'TLS from the first byte; default: true on port 465, else STARTTLS when the server offers it.',
+    }),
+    user: text('a user name').optional().meta({ description: 'SMTP login user; default: no login.' }),
+    password: text('a password').optional().meta({ description: 'SMTP login password.' }),
+    from: emailAddress().meta({ description: 'The sender.' }),
+    to: z
+      .array(emailAddress(), { error: 'must be a list of e-mail addresses' })
+      .min(1, { error: 'must name at least one recipient' })
+      .meta({ description: 'Recipients.' }),
+    cc: z
+      .array(emailAddress(), { error: 'must be a list of e-mail addresses' })
+      .optional()
+      .meta({ description: 'Copy recipients.' }),
+  })
+  .meta({ description: 'E-mail over SMTP (plain text and HTML), one message per notification.' });
 
 /** Every sink variant. */
 export const SINK_VARIANTS = [
@@ -97,16 +140,23 @@ export const SINK_VARIANTS = [
 
 // ---- per-series metrics (not alert sinks) ----------------------------------------------------------
 
-/** Amazon Timestream for LiveAnalytics: one multi-measure record per changed series per batch. */
-const TimestreamMetricsSchema = z.strictObject({
-  type: z.literal('timestream'),
-  name: text('a sink name').optional(),
-  database: text('a Timestream database name'),
-  table: text('a Timestream table name'),
-  region: text('an AWS region such as eu-west-1').optional(),
-  /** A fixed endpoint (skips endpoint discovery). */
-  endpoint: httpUrl().optional(),
-});
+const TimestreamMetricsSchema = z
+  .strictObject({
+    type: z.literal('timestream'),
+    name: text('a sink name')
+      .optional()
+      .meta({ description: 'What log lines and metrics call this sink; default: its `type`.' }),
+    database: text('a Timestream database name').meta({ description: 'The Timestream database.' }),
+    table: text('a Timestream table name').meta({ description: 'The Timestream table.' }),
+    region: text('an AWS region such as eu-west-1')
+      .optional()
+      .meta({ description: 'AWS region; default: `AWS_REGION`.' }),
+    endpoint: httpUrl().optional().meta({ description: 'A fixed endpoint, skipping endpoint discovery.' }),
+  })
+  .meta({
+    description:
+      'Amazon Timestream for LiveAnalytics: one multi-measure record per changed series per batch. Credentials from the standard AWS chain.',
+  });
 
 /**
  * Every series-metrics sink variant.

@@ -6,10 +6,17 @@
 import { z } from 'zod';
 import { bool, httpUrl, int, text } from './leaves.js';
 
-const SqliteStoreSchema = z.strictObject({
-  type: z.literal('sqlite'),
-  path: text('a file path').default('data/shelfwatch.db'),
-});
+const SqliteStoreSchema = z
+  .strictObject({
+    type: z.literal('sqlite'),
+    path: text('a file path').default('data/shelfwatch.db').meta({
+      description:
+        'The database file (WAL mode: `-wal` and `-shm` files beside it); its folder is created and must be writable.',
+    }),
+  })
+  .meta({
+    description: 'SQLite: one file, any number of worker processes on one host (the default).',
+  });
 
 /**
  * What a `mysql://user:password@host:port/database` URL says; parts it leaves out are absent.
@@ -70,35 +77,59 @@ export function parseMysqlUrl(value: string): MysqlUrlParts {
   return Object.fromEntries(Object.entries(parts).filter(([, v]) => v !== undefined)) as MysqlUrlParts;
 }
 
-/**
- * TLS towards MySQL: `false` (default) none; `true` verified against Node's trusted CAs; `rds` verified
- * against the Amazon RDS CA bundle (RDS, Aurora); `{ ca: file }` verified against the PEM file given.
- */
-const MysqlTlsSchema = z.union([bool(), z.literal('rds'), z.strictObject({ ca: text('a PEM file path') })], {
-  error: 'must be true, false, "rds" or { ca: <PEM file> }',
-});
+const MysqlTlsSchema = z.union(
+  [
+    bool(),
+    z.literal('rds'),
+    z.strictObject({
+      ca: text('a PEM file path').meta({
+        description: 'With `ssl: { ca }`: PEM file of the authorities the server certificate must chain to.',
+      }),
+    }),
+  ],
+  { error: 'must be true, false, "rds" or { ca: <PEM file> }' },
+);
 
 /**
- * MySQL / MariaDB / Amazon RDS / Aurora MySQL. The server is a `url` or `host` (+ `port`, `user`,
- * `password`, `database`); keys given beside a `url` override its parts, so that the password can come
- * from its own variable (`SHELFWATCH_STORE__PASSWORD`). After validation every part is resolved:
- * `host`, `port` (default 3306) and `database` are always set.
+ * After validation every part of the MySQL connection is resolved: `host`, `port` (default 3306) and
+ * `database` are always set; keys given beside a `url` override its parts, so that the password can come
+ * from its own variable.
  */
 const MysqlStoreSchema = z
   .strictObject({
     type: z.literal('mysql'),
-    /** Secret (its user info): `mysql://user:password@host:port/database`. */
-    url: text('a mysql:// URL').optional(),
-    host: text('a host name').optional(),
-    port: int(1, 65_535).optional(),
-    user: text('a user name').optional(),
-    /** Secret. A password YAML reads as a number must be quoted (`"0123"`), or it would lose digits. */
-    password: z.string({ error: 'must be a string (quote a password that looks like a number)' }).optional(),
-    database: text('a database name').optional(),
-    poolSize: int(1, 1_000).default(4),
-    ssl: MysqlTlsSchema.optional(),
-    connectTimeoutMs: int(1, 600_000).default(10_000),
-    queryTimeoutMs: int(1, 3_600_000).default(30_000),
+    // Secret (its user info), by key name.
+    url: text('a mysql:// URL').optional().meta({
+      description:
+        '`mysql://user:password@host:port/database` (user and password URL-encoded, no query parameters); keys given beside it override its parts.',
+    }),
+    host: text('a host name').optional().meta({ description: 'The server; required unless `url` names it.' }),
+    port: int(1, 65_535)
+      .optional()
+      .meta({ description: "The server's port; default: the `url`'s, else 3306." }),
+    user: text('a user name').optional().meta({ description: "The user; default: the `url`'s." }),
+    password: z
+      .string({ error: 'must be a string (quote a password that looks like a number)' })
+      .optional()
+      .meta({
+        description:
+          'The user\'s password; default: the `url`\'s. Quote one YAML would read as a number (`"0123"`).',
+      }),
+    database: text('a database name')
+      .optional()
+      .meta({ description: 'The database (schema); required unless `url` ends in `/database`.' }),
+    poolSize: int(1, 1_000).default(4).meta({ description: 'Connections in the pool.' }),
+    ssl: MysqlTlsSchema.optional().meta({
+      description:
+        "TLS: `false` none (default); `true` verified against Node's trusted CAs; `rds` verified against the Amazon RDS CA bundle (RDS, Aurora); `{ ca: file }` verified against that PEM file.",
+    }),
+    connectTimeoutMs: int(1, 600_000)
+      .default(10_000)
+      .meta({ description: 'Connecting gives up after this long, ms.' }),
+    queryTimeoutMs: int(1, 3_600_000).default(30_000).meta({
+      description:
+        'A statement gives up after this long and its connection is closed (the server rolls back), ms; the engine then retries.',
+    }),
   })
   .superRefine((config, ctx) => {
     let fromUrl: MysqlUrlParts = {};
@@ -120,6 +151,10 @@ const MysqlStoreSchema = z
         message: 'is required (or a url ending in /database)',
       });
     }
+  })
+  .meta({
+    description:
+      'MySQL 8 / MariaDB 10.5+ / Amazon RDS / Aurora MySQL, given as a `url` or as `host`, `port`, `user`, `password`, `database`.',
   })
   .transform((config) => {
     const fromUrl = config.url === undefined ? {} : parseMysqlUrl(config.url);
@@ -143,24 +178,41 @@ const dynamoDbTableName = () =>
       error: 'must be a DynamoDB table name: 3 to 249 of a-z A-Z 0-9 _ - .',
     });
 
-/**
- * Amazon DynamoDB (or DynamoDB Local): a state table and an audit table (`<tableName>-audit`), created
- * on demand. Region, endpoint and credentials come from the standard AWS chain (`AWS_REGION`,
- * `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ACCESS_KEY_ID` …, profiles, instance roles) unless set here.
- */
-const DynamoDbStoreSchema = z.strictObject({
-  type: z.literal('dynamodb'),
-  tableName: dynamoDbTableName().default('shelfwatch-state'),
-  auditTableName: dynamoDbTableName().optional(),
-  region: text('a region such as eu-west-1').optional(),
-  endpoint: httpUrl().optional(),
-  /** Create missing tables at start-up (off where tables are managed as infrastructure). */
-  createTables: bool().default(true),
-  /** Applied events expire (TTL) this long after they were written: keep it above the duplicate window. */
-  appliedEventTtlHours: int(1, 8_760).default(168),
-  maxAttempts: int(1, 20).default(5),
-  requestTimeoutMs: int(100, 600_000).default(10_000),
-});
+const DynamoDbStoreSchema = z
+  .strictObject({
+    type: z.literal('dynamodb'),
+    tableName: dynamoDbTableName()
+      .default('shelfwatch-state')
+      .meta({ description: 'The state table (series, applied events, values, checkpoints).' }),
+    auditTableName: dynamoDbTableName().optional().meta({
+      description:
+        'The audit table (dead letters, anomalies, undelivered notifications); default: `<tableName>-audit`.',
+    }),
+    region: text('a region such as eu-west-1')
+      .optional()
+      .meta({ description: 'AWS region; default: `AWS_REGION`.' }),
+    endpoint: httpUrl().optional().meta({
+      description: 'DynamoDB endpoint (DynamoDB Local); default: `AWS_ENDPOINT_URL_DYNAMODB` or AWS.',
+    }),
+    createTables: bool().default(true).meta({
+      description:
+        'Create missing tables (on-demand capacity, TTL on `expiresAt`) at start-up; turn it off where tables are managed as infrastructure.',
+    }),
+    appliedEventTtlHours: int(1, 8_760).default(168).meta({
+      description:
+        'Applied event ids expire (DynamoDB TTL) this long after they were written, hours; keep it above `detection.duplicateWindowHours`.',
+    }),
+    maxAttempts: int(1, 20)
+      .default(5)
+      .meta({ description: 'Tries per request, the first included, on throttling and network errors.' }),
+    requestTimeoutMs: int(100, 600_000)
+      .default(10_000)
+      .meta({ description: 'A request whose response has not come after this long is abandoned, ms.' }),
+  })
+  .meta({
+    description:
+      'Amazon DynamoDB (or DynamoDB Local): a state table and an audit table, created on demand. Credentials from the standard AWS chain.',
+  });
 
 /**
  * Every store variant (SQLite, MySQL, DynamoDB). A variant is a strict object with a literal `type`

@@ -92,7 +92,7 @@ export function createMetrics(): ShelfwatchMetrics {
 
   const checkpointLag = new Gauge({
     name: 'shelfwatch_checkpoint_lag_seconds',
-    help: 'Event time of the last checkpointed record behind the wall clock, seconds',
+    help: 'Event time of the last checkpointed record behind the wall clock (the generator: behind its simulated clock), seconds',
     labelNames: ['shard'] as const,
     registers,
   });

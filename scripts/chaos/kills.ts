@@ -5,12 +5,14 @@
  *
  * Kill points are lines of the stream: the job is killed once its stored checkpoint has passed the
  * point, after a random fraction of a batch (so that it dies inside a batch, not on a commit). A point
- * the restarted job has already passed is a kill during start-up, at a random moment of it.
+ * the restarted job has already passed is a kill during start-up, at a random moment of it. The killed
+ * runs tail a copy of the stream that is written only up to just past the next kill point, so no run
+ * can finish before its kill; the last run reads the rest and is stopped with SIGTERM at the end.
  *
  * "Applied twice" is counted, not inferred: the job logs each committed batch (level debug) with the
  * events it applied and its checkpoint, and `commit-audit.ts` compares each with the lines it covered.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeDataset } from '../../datasets/index.js';
 import { Rng } from '../../detectors/random.js';
@@ -83,9 +85,21 @@ export async function runKills(o: KillsOptions): Promise<ScenarioResult> {
     `${n(manifest.counts.records)} generated records + ${n(lines - source.length)} hostile lines (seed ${o.seed})`,
   );
 
+  // The killed runs tail a copy of the stream written up to just past the next kill point, so a run
+  // can never finish before it is killed, however busy the machine (a race that once cost a kill).
+  const growing = join(o.dir, 'stream-growing.ndjson');
+  const texts = mix.lines.map((l) => l.text);
+  let written = 0;
+  const writeUpTo = (upTo: number): void => {
+    const to = Math.min(texts.length, upTo);
+    if (to > written) appendFileSync(growing, `${texts.slice(written, to).join('\n')}\n`);
+    written = Math.max(written, to);
+  };
+  writeFileSync(growing, '');
   const config = (name: string) =>
     writeRunConfig(join(o.dir, `${name}.yaml`), {
-      source: { type: 'file', path: stream },
+      source:
+        name === 'clean' ? { type: 'file', path: stream } : { type: 'file', path: growing, follow: true },
       batch: { maxRecords: o.batch },
       store: { type: 'sqlite', path: join(o.dir, `${name}.db`) },
       alerts: { sinks: [{ type: 'file', path: join(o.dir, `${name}-alerts.ndjson`) }] },
@@ -114,6 +128,8 @@ export async function runKills(o: KillsOptions): Promise<ScenarioResult> {
   const runs = await killAndRestart(o, config('chaos'), join(o.dir, 'chaos.db'), lines, {
     startupMs,
     batchMs,
+    writeUpTo,
+    finalCheckpoint: checkpointOf(join(o.dir, 'clean.db')),
   });
   const killed = runs.filter((r) => r.killedAt);
   checks.that(
@@ -242,17 +258,36 @@ async function killAndRestart(
   config: string,
   db: string,
   lines: number,
-  timing: { startupMs: number; batchMs: number },
+  timing: {
+    startupMs: number;
+    batchMs: number;
+    /** Makes the first `n` lines of the tailed file exist. */
+    writeUpTo: (n: number) => void;
+    /** Where a clean run's checkpoint ends: the last run is stopped once it gets there. */
+    finalCheckpoint: number;
+  },
 ): Promise<RunLog[]> {
   const rng = new Rng(o.seed * 7919 + 1);
   const targets = Array.from({ length: o.kills }, () => 1 + rng.nextInt(lines)).sort((a, b) => a - b);
   const runs: RunLog[] = [];
   let k = 0;
+  // Two batches past a kill point: the run reaches it, then finds nothing more to read until killed.
+  const slack = 2 * o.batch;
   for (let attempt = 0; attempt < o.kills + 5; attempt++) {
     const from = checkpointOf(db);
+    timing.writeUpTo(k < targets.length ? targets[k] + slack : lines);
     const job = startJob(config);
     let killedAt: RunLog['killedAt'];
-    if (k < targets.length) {
+    if (k >= targets.length) {
+      // Every kill done: the last run reads to the end of the stream, then is stopped (it tails).
+      await until(
+        `the stream committed up to line ${timing.finalCheckpoint}`,
+        () => !running(job) || checkpointOf(db) >= timing.finalCheckpoint,
+        600_000,
+        () => job.stderr().slice(-2_000),
+      );
+      job.child.kill('SIGTERM');
+    } else {
       const target = targets[k];
       killedAt = { target, phase: target <= from ? 'start-up' : 'processing' };
       if (killedAt.phase === 'start-up') {

@@ -206,23 +206,26 @@ export async function runSoak(o: SoakOptions): Promise<ScenarioResult> {
     notReady.length === 0,
     notReady.length ? notReady.slice(0, 3).join('; ') : `${samples.length} samples`,
   );
-  checks.that(
-    `records/s committed ≥ ${MIN_RATE_SHARE * 100} % of ${n(o.rate)}`,
-    recordsPerSecond >= MIN_RATE_SHARE * o.rate,
-    `${n(Math.round(recordsPerSecond))}/s`,
-  );
-  checks.that(
-    `backlog ≤ ${MAX_BACKLOG_SECONDS} s of records`,
-    maxBacklog <= MAX_BACKLOG_SECONDS * o.rate,
-    `max ${n(maxBacklog)} records`,
-  );
-  const third = Math.max(1, Math.floor(measured.length / 3));
-  const early = median(measured.slice(0, third).map((s) => s.rss));
-  const late = median(measured.slice(-third).map((s) => s.rss));
+  // Speed and growth are judged on the campaign's long soak only: over seconds, on a shared machine,
+  // a rate is a measure of the neighbours (the short soak in `npm test` checks readiness, memory and
+  // that the backlog drains; speed belongs to benchmarks, not to tests).
   const judged = seconds >= MIN_TREND_SECONDS;
   const notJudged = judged
     ? ''
     : ` (not judged: ${seconds.toFixed(0)} s measured, under ${MIN_TREND_SECONDS} s)`;
+  checks.that(
+    `records/s committed ≥ ${MIN_RATE_SHARE * 100} % of ${n(o.rate)}`,
+    !judged || recordsPerSecond >= MIN_RATE_SHARE * o.rate,
+    `${n(Math.round(recordsPerSecond))}/s${notJudged}`,
+  );
+  checks.that(
+    `backlog ≤ ${MAX_BACKLOG_SECONDS} s of records`,
+    !judged || maxBacklog <= MAX_BACKLOG_SECONDS * o.rate,
+    `max ${n(maxBacklog)} records${notJudged}`,
+  );
+  const third = Math.max(1, Math.floor(measured.length / 3));
+  const early = median(measured.slice(0, third).map((s) => s.rss));
+  const late = median(measured.slice(-third).map((s) => s.rss));
   checks.that(`RSS max ≤ ${MAX_RSS_MIB} MiB`, maxRss <= MAX_RSS_MIB * 2 ** 20, mib(maxRss));
   checks.that(
     `median RSS of the last third ≤ ${Math.round((1 + MAX_GROWTH) * 100)} % of the first third's`,
