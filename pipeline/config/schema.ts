@@ -279,13 +279,13 @@ const LimitsConfigSchema = z.strictObject({
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const LogConfigSchema = z.strictObject({
-  level: oneOf(LOG_LEVELS).default('info'),
-  /**
-   * `json`: one JSON object per line, for log systems; `pretty`: one short human line per event (time,
-   * level, message, key fields), coloured unless `NO_COLOR` is set; `auto`: pretty when standard error
-   * is a terminal, JSON otherwise (a pipe, a file, a container's log driver).
-   */
-  format: oneOf(LOG_FORMATS).default('auto'),
+  level: oneOf(LOG_LEVELS).default('info').meta({
+    description: 'Least severe level of the log lines written to standard error.',
+  }),
+  format: oneOf(LOG_FORMATS).default('auto').meta({
+    description:
+      '`json`: one JSON object per line, for log systems; `pretty`: one short human line per event (time, level, message, key fields), coloured unless `NO_COLOR` is set; `auto`: pretty when standard error is a terminal, JSON otherwise (a pipe, a file, a container log driver).',
+  }),
 });
 
 const DeadLettersConfigSchema = z.strictObject({
@@ -293,12 +293,6 @@ const DeadLettersConfigSchema = z.strictObject({
     description:
       'Also append every dead letter to this NDJSON file before its batch commits (they are always kept in the store). At least once: after a crash a batch may be appended again.',
   }),
-});
-
-// Described here rather than inside LogConfigSchema, which is edited elsewhere: the same metadata
-// `.meta()` would attach, on the same schema instance.
-z.globalRegistry.add(LogConfigSchema.shape.level, {
-  description: 'Least severe level of the JSON log lines written to standard error.',
 });
 
 // ---- the whole configuration ---------------------------------------------------------------------

@@ -182,7 +182,7 @@ describe('createLogger formats', () => {
     const flushSync = vi.fn();
     const flush = vi.fn((cb?: (err?: Error) => void) => cb?.());
     const d = prettyDestination({ write: () => {}, flush, flushSync } as never, { color: false });
-    (d as { flushSync: () => void }).flushSync();
+    (d as unknown as { flushSync: () => void }).flushSync();
     expect(flushSync).toHaveBeenCalledOnce();
     const logger = pino({}, d);
     logger.flush();
