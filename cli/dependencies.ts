@@ -42,6 +42,67 @@ export function storePart(store: RunConfig['store']): DependencyPart {
   }
 }
 
+type SinkConfig = RunConfig['alerts']['sinks'][number];
+
+/** Scheme and host of a URL: its path and query may carry a credential (Slack's do). */
+function hostOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return 'an unreadable URL';
+  }
+}
+
+/**
+ * An alert sink as a dependency part: `sink slack` at its host (never the secret path), with the
+ * configuration keys that point at it.
+ *
+ * @example
+ * ```ts
+ * sinkPart({ type: 'slack', name: 'ops', webhookUrl: 'https://hooks.slack.com/services/T/B/X' }, 0);
+ * // { name: 'sink ops', where: 'Slack at https://hooks.slack.com', settings: ['alerts.sinks[0].webhookUrl'] }
+ * ```
+ */
+export function sinkPart(sink: SinkConfig, index: number): DependencyPart {
+  const key = `alerts.sinks[${index}]`;
+  const name = `sink ${sink.name}`;
+  switch (sink.type) {
+    case 'webhook':
+      return { name, where: `webhook at ${hostOf(sink.url)}`, settings: [`${key}.url`] };
+    case 'slack':
+      return { name, where: `Slack at ${hostOf(sink.webhookUrl)}`, settings: [`${key}.webhookUrl`] };
+    case 'sns':
+      return {
+        name,
+        where: `SNS topic ${sink.topicArn}${sink.endpoint ? ` at ${hostOf(sink.endpoint)}` : ''}`,
+        settings: [`${key}.endpoint`, 'AWS_ENDPOINT_URL_SNS'],
+        regionSettings: [`${key}.region`],
+      };
+    case 'email':
+      return { name, where: `SMTP ${sink.host}:${sink.port}`, settings: [`${key}.host`, `${key}.port`] };
+    case 'file':
+      return { name, where: `file ${sink.path}`, settings: [`${key}.path`] };
+    case 'console':
+      return { name, where: 'standard output' };
+  }
+}
+
+/**
+ * The dependency part the engine calls `what` (`state store`, `sink <name>`), for the retry warnings
+ * and `/readyz`; a part it does not know stays as named.
+ *
+ * @example
+ * ```ts
+ * log.warn({ err: describeDependencyFailure(partNamed(config, 'sink slack'), error) }, 'retrying: checkpoint held');
+ * ```
+ */
+export function partNamed(config: RunConfig, what: string): DependencyPart {
+  if (what === 'state store') return storePart(config.store);
+  const i = config.alerts.sinks.findIndex((s) => `sink ${s.name}` === what);
+  return i >= 0 ? sinkPart(config.alerts.sinks[i], i) : { name: what };
+}
+
 /**
  * Every AWS part of the configuration that needs a region and has none of its own, found before
  * anything starts: the SDK would say only `Region is missing`, at the first call, and retrying would
@@ -60,6 +121,9 @@ export async function checkAwsRegions(config: RunConfig): Promise<void> {
   }
   if (config.store.type === 'dynamodb' && config.store.region === undefined)
     needs.push(storePart(config.store));
+  for (const [i, s] of config.alerts.sinks.entries()) {
+    if (s.type === 'sns' && s.region === undefined) needs.push(sinkPart(s, i));
+  }
   for (const [i, m] of config.metricsSinks.entries()) {
     if (m.region === undefined)
       needs.push({ name: `metrics sink ${m.name ?? m.type}`, regionSettings: [`metricsSinks[${i}].region`] });

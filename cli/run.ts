@@ -30,7 +30,7 @@ import {
 import { parseCommandArgs, UsageError } from './args.js';
 import { batchObserver, type RunTotals } from './batch-log.js';
 import type { Command } from './commands.js';
-import { checkAwsRegions, opening, storePart } from './dependencies.js';
+import { checkAwsRegions, opening, partNamed, storePart } from './dependencies.js';
 import { createEngineFromConfig } from './engine-from-config.js';
 import { Shutdown } from './shutdown.js';
 
@@ -139,7 +139,10 @@ export const runCommand: Command = {
         healthy = attempt < 20;
         health.failed(named(what), error);
         // A fixed message to search for; what failed and why are in the fields.
-        log.warn({ what: named(what), attempt, err: describeCause(error) }, 'retrying: checkpoint held');
+        log.warn(
+          { what: named(what), attempt, err: describeDependencyFailure(partNamed(config, what), error) },
+          'retrying: checkpoint held',
+        );
       },
       onRecovered: (what, attempts) => {
         health.recovered(named(what));

@@ -117,4 +117,28 @@ describe('shelfwatch run names the failing part and the setting that changes it'
       `lease table shelfwatch (DynamoDB at http://127.0.0.1:${port}): creating or reading the lease table failed: connect ECONNREFUSED 127.0.0.1:${port}; nothing answers there: check source.leaseTableEndpoint, AWS_ENDPOINT_URL_DYNAMODB`,
     );
   });
+  it('a Slack webhook nobody answers for, while the job runs', async () => {
+    const port = await freePort();
+    const r = await run(
+      [
+        'source: { type: generator, seed: 3, days: 2, skus: 30, rate: 0 }',
+        `store: { type: sqlite, path: ${join(dir, 'd.db')} }`,
+        `alerts: { sinks: [{ type: slack, name: ops, webhookUrl: "http://127.0.0.1:${port}/services/T0/B0/SECRETPATH" }] }`,
+        'metrics: { port: 0 }',
+        'shutdown: { timeoutMs: 1000 }',
+      ],
+      cleanEnv(),
+      (stderr) => stderr.includes('nothing answers there'),
+    );
+    // Stopped while the sink still failed: the batch is not checkpointed, and the exit says so.
+    expect(r.code, r.stderr.slice(-3000)).toBe(1);
+    expect(r.stderr).toContain('with a batch not acknowledged by sink ops');
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `sink ops \\(Slack at http://127\\.0\\.0\\.1:${port}\\): .*ECONNREFUSED 127\\.0\\.0\\.1:${port}; nothing answers there: check alerts\\.sinks\\[0\\]\\.webhookUrl`,
+      ),
+    );
+    // The webhook's path is its credential.
+    expect(r.stderr).not.toContain('SECRETPATH');
+  });
 });
