@@ -72,7 +72,7 @@ function kubectl(args: string[], env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-/** kubectl's built-in kustomize renders `patches:` and `labels:` only from v5 on. */
+/** The manifests are checked with kustomize v5 (kubectl 1.27+); kubectl 1.20 embeds v2, without `patches:`. */
 function requireKustomize5(env: NodeJS.ProcessEnv = process.env): void {
   const version = kubectl(['version', '--client'], env);
   const major = Number(/Kustomize Version: v(\d+)/.exec(version)?.[1] ?? Number.NaN);
@@ -153,7 +153,8 @@ function validateObject(o: K8sObject): void {
   entry.validate(o);
 }
 
-let lastProgram: ts.Program | undefined;
+/** Parsed declaration files, shared by every compile (the models' types are most of the work). */
+const declarations = new Map<string, ts.SourceFile>();
 
 /**
  * Compiles `const o: IKind = <object>;` for each object in memory and returns the compiler's complaints,
@@ -183,12 +184,16 @@ function typeProblems(objects: { label: string; object: K8sObject }[]): string[]
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
   const fileExists = host.fileExists.bind(host);
-  host.getSourceFile = (name, language, ...rest) =>
-    name === file ? ts.createSourceFile(name, source, language) : getSourceFile(name, language, ...rest);
+  host.getSourceFile = (name, language, ...rest) => {
+    if (name === file) return ts.createSourceFile(name, source, language);
+    const cached = declarations.get(name);
+    if (cached) return cached;
+    const parsed = getSourceFile(name, language, ...rest);
+    if (parsed) declarations.set(name, parsed);
+    return parsed;
+  };
   host.fileExists = (name) => name === file || fileExists(name);
-  // Reusing the last program's parsed declaration files halves the second compile.
-  const program = ts.createProgram([file], options, host, lastProgram);
-  lastProgram = program;
+  const program = ts.createProgram([file], options, host);
   const sourceFile = program.getSourceFile(file);
   const diagnostics = [
     ...program.getSyntacticDiagnostics(sourceFile),
