@@ -8,8 +8,8 @@
  * is synced at checkpoints rather than at every commit, which is what makes commits cheap.
  */
 import { mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import type SQLite from 'better-sqlite3';
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement, sql } from 'kysely';
 import type { BatchCommit, SeriesKey, SeriesRow } from '../../pipeline/ports.js';
