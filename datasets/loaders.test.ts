@@ -4,14 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError, DatasetFormatError } from './errors.js';
-import {
-  labelsFromWindows,
-  loadSeriesCsv,
-  loadTabularCsv,
-  loadWindowsJson,
-  parseDecimal,
-  parseIsoTimestamp,
-} from './loaders.js';
+import { loadSeriesCsv, loadTabularCsv, parseDecimal, parseIsoTimestamp } from './loaders.js';
+import { labelsFromWindows, loadWindowsJson } from './windows.js';
 
 const MAMMOGRAPHY = new URL('../../shared/datasets/odds/mammography.csv', import.meta.url);
 
