@@ -345,6 +345,23 @@ export interface SeriesDataset {
 }
 
 /**
+ * Options of {@link loadSeriesCsv}.
+ *
+ * @example
+ * ```ts
+ * await loadSeriesCsv('ts.csv', { strictColumns: true } satisfies SeriesCsvOptions);
+ * ```
+ */
+export interface SeriesCsvOptions {
+  /**
+   * A header must name `timestamp` and `value`, and nothing but `label` besides: no columns taken by
+   * position, none ignored (a tool that writes these columns back must not pass off `f0,f1` as a
+   * series). A file without a header is still read by position. Default `false`.
+   */
+  readonly strictColumns?: boolean;
+}
+
+/**
  * Loads a `timestamp,value[,label]` CSV (NAB-style). The header is optional: the first line is a
  * header when its first field is neither a timestamp nor a number and its second is not a number. With a header, columns named
  * `timestamp`, `value` and `label` (any case) are used wherever they are and other columns ignored;
@@ -356,14 +373,18 @@ export interface SeriesDataset {
  *
  * @param path file path or `file:` URL.
  * @throws DatasetFormatError naming file, line and column for an unreadable timestamp or value, a
- *   label that is not 0/1, a mix of ISO and numeric timestamps, or a row of the wrong width.
+ *   label that is not 0/1, a mix of ISO and numeric timestamps, or a row of the wrong width; with
+ *   `strictColumns`, naming the header when it is not `timestamp,value[,label]`.
  *
  * @example
  * ```ts
  * const { timestamps, values, labels } = await loadSeriesCsv('nyc_taxi.csv');
  * ```
  */
-export async function loadSeriesCsv(path: string | URL): Promise<SeriesDataset> {
+export async function loadSeriesCsv(
+  path: string | URL,
+  options: SeriesCsvOptions = {},
+): Promise<SeriesDataset> {
   const file = fileName(path);
   let width = -1; // fields per line, fixed by the first line
   let tCol = 0;
@@ -391,6 +412,14 @@ export async function loadSeriesCsv(path: string | URL): Promise<SeriesDataset> 
         const lower = f.map((h) => h.toLowerCase());
         const t = lower.indexOf('timestamp');
         const v = lower.indexOf('value');
+        const strictOk =
+          t >= 0 && v >= 0 && lower.every((h) => h === 'timestamp' || h === 'value' || h === 'label');
+        if (options.strictColumns && !strictOk) {
+          throw new DatasetFormatError(
+            `expected the columns timestamp,value[,label]; the header is ${f.map((h) => JSON.stringify(h)).join(', ')}`,
+            { file, line: lineNo },
+          );
+        }
         if (t >= 0 && v >= 0) {
           tCol = t;
           vCol = v;
