@@ -7,6 +7,7 @@ import { DEFAULT_GENERATOR_OPTIONS } from '../datasets/index.js';
 import { DEFAULT_SERIES_DETECTOR, SERIES_DETECTORS, TABULAR_DETECTORS } from '../evaluation/index.js';
 import { loadRunConfig } from '../pipeline/config/load.js';
 import { COUNT_FEATURES } from '../pipeline/detect/count-model.js';
+import { LOG_FORMATS } from '../pipeline/observability/log-format.js';
 import { commands } from './commands.js';
 import { COUNT_FEATURE_NAMES, EVALUATE_HELP, GENERATE_HELP, RUN_HELP, TRAIN_HELP } from './help.js';
 
@@ -72,6 +73,7 @@ describe('command help', () => {
     // The words of the resume log line, and how to start over.
     expect(RUN_HELP).toContain('resuming after record N from the checkpoint in SQLite');
     expect(RUN_HELP).toContain('-wal and -shm files to start over');
+    expect(RUN_HELP).toContain(`log.format: ${LOG_FORMATS.join(' | ')}`);
   });
 
   it('lists the defaults, features and detectors the commands use', () => {

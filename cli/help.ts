@@ -69,6 +69,8 @@ Stop it with Ctrl-C (it finishes the batch and checkpoints). A second start resu
 says so (resuming after record N from the checkpoint in SQLite data/shelfwatch.db); delete
 data/shelfwatch.db and its -wal and -shm files to start over. A metrics port in use stops the start with
 exit code 2: set metrics.port (0 turns the server off).
+Alerts go to standard output; logs to standard error, one short line per event on a terminal and JSON
+lines when piped or in a container (log.format: auto | json | pretty).
 
 Options:
   --config FILE   YAML run configuration (also SHELFWATCH_CONFIG); every key can be overridden by an
