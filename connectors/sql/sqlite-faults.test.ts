@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type SQLite from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type BatchCommit, StaleCheckpointError } from '../../pipeline/ports.js';
 import { StoreMigrationError } from './migrations.js';
 import { createSqliteStore, type SqliteStateStore, type SqliteStoreOptions } from './sqlite.js';
@@ -32,13 +32,16 @@ import { sqliteStoreError } from './sqlite-faults.js';
 import { StoreError } from './store-error.js';
 
 // Every connection the store opens, so that a test can lower its page limit (per connection in SQLite).
-const opened = vi.hoisted(() => ({
+const opened = {
   connections: [] as SQLite.Database[],
   /** Runs on each new connection, before the store configures it. */
   hook: undefined as ((db: SQLite.Database) => void) | undefined,
-}));
-vi.mock('better-sqlite3', async (importOriginal) => {
-  const Actual = (await importOriginal<{ default: typeof SQLite }>()).default;
+};
+// The store loads better-sqlite3 with require at its first open (sqlite.ts), so the module's entry in
+// require's cache is where the test puts a constructor that records each connection.
+{
+  const requireHere = createRequire(import.meta.url);
+  const Actual = requireHere('better-sqlite3') as typeof SQLite;
   class Recorded extends Actual {
     constructor(...args: ConstructorParameters<typeof SQLite>) {
       super(...args);
@@ -46,8 +49,10 @@ vi.mock('better-sqlite3', async (importOriginal) => {
       opened.hook?.(this);
     }
   }
-  return { default: Recorded };
-});
+  const entry = requireHere.cache[requireHere.resolve('better-sqlite3')];
+  if (!entry) throw new Error('better-sqlite3 is not in require.cache after require');
+  entry.exports = Recorded;
+}
 
 const root = mkdtempSync(join(tmpdir(), 'shelfwatch-sqlite-faults-'));
 chmodSync(root, 0o755); // the unprivileged child must reach its folders
