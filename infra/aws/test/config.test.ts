@@ -1,11 +1,16 @@
 /**
  * The deployment's context keys: defaults, values as `-c key=value` gives them (strings), refusals that
- * name the key.
+ * name the key; and the variants they select in the stacks that are cheap to build alone.
  */
 import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { configFromContext, DEFAULT_CONFIG } from '../lib/config.js';
+import { NetworkStack } from '../lib/network/network-stack.js';
+import { DataStack } from '../lib/storage/data-stack.js';
+import { cdkJsonContext } from './fixtures.js';
 
 const config = (context: Record<string, unknown>) => configFromContext(new App({ context }).node);
 
@@ -63,5 +68,46 @@ describe('configFromContext', () => {
     [{ target: 'lambda', mysql: 'true', workerStore: 'mysql' }, /Lambda consumer runs outside the VPC/],
   ])('refuses %j, naming the key', (context, message) => {
     expect(() => config(context)).toThrow(message);
+  });
+});
+
+describe('variants', () => {
+  it('natGateways 0 leaves no NAT gateway and no public subnet: isolated private subnets', () => {
+    const app = new App({ context: cdkJsonContext(), builtinCloudFormationValidation: false });
+    const network = new NetworkStack(app, 'Net', {
+      natGateways: 0,
+      containerEndpoints: true,
+      logRetention: RetentionDays.ONE_WEEK,
+    });
+    const t = Template.fromStack(network);
+    t.resourceCountIs('AWS::EC2::NatGateway', 0);
+    t.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    t.resourceCountIs('AWS::EC2::Subnet', 2);
+    // The endpoints are then the only way out: still there.
+    expect(Object.keys(t.findResources('AWS::EC2::VPCEndpoint'))).toHaveLength(8);
+  });
+
+  it('shardCount on-demand makes an on-demand stream, sized for consumers as 4 shards', () => {
+    const app = new App({ context: cdkJsonContext(), builtinCloudFormationValidation: false });
+    const network = new NetworkStack(app, 'Net', {
+      natGateways: 1,
+      containerEndpoints: false,
+      logRetention: RetentionDays.ONE_WEEK,
+    });
+    const data = new DataStack(app, 'Data', {
+      vpc: network.vpc,
+      privateSubnets: network.privateSubnets,
+      shardCount: 'on-demand',
+      retentionHours: 48,
+      mysql: false,
+      logRetention: RetentionDays.ONE_WEEK,
+    });
+    const t = Template.fromStack(data);
+    t.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamModeDetails: { StreamMode: 'ON_DEMAND' },
+      RetentionPeriodHours: 48,
+    });
+    expect(t.findResources('AWS::Kinesis::Stream')).not.toHaveProperty('ShardCount');
+    expect(data.stream.expectedShards).toBe(4);
   });
 });
