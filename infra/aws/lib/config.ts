@@ -147,7 +147,14 @@ export function configFromContext(node: Node): ShelfwatchConfig {
     imageRepository: pick('imageRepository', (v) =>
       name('imageRepository', v, /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/),
     ),
-    imageTag: pick('imageTag', (v) => name('imageTag', v, /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/)),
+    imageTag: pick('imageTag', (v) => {
+      // A moving tag would make a rollback or a new task run other code than the deployment says.
+      if (v === 'latest')
+        throw new Error(
+          'context imageTag: latest moves; give a released tag (the default: the package version)',
+        );
+      return name('imageTag', v, /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/);
+    }),
     slackWebhookSecretName: pick('slackWebhookSecretName', (v) =>
       name('slackWebhookSecretName', v, /^[A-Za-z0-9/_+=.@-]{1,512}$/),
     ),

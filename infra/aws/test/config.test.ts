@@ -64,6 +64,7 @@ describe('configFromContext', () => {
     [{ mysql: 'yes' }, /context mysql: "yes" must be true or false/],
     [{ logRetentionDays: '10' }, /context logRetentionDays: 10 must be one of 1, 3, 5, 7, 14, 30/],
     [{ imageTag: 'has space' }, /context imageTag/],
+    [{ imageTag: 'latest' }, /context imageTag: latest moves/],
     [{ workerStore: 'mysql' }, /workerStore: mysql needs the RDS instance: add -c mysql=true/],
     [{ target: 'lambda', mysql: 'true', workerStore: 'mysql' }, /Lambda consumer runs outside the VPC/],
   ])('refuses %j, naming the key', (context, message) => {

@@ -480,6 +480,12 @@ describe('workers on ECS Fargate', () => {
       ].sort(),
     );
     for (const a of Object.values(alarms)) expect(a.Properties.OKActions).toEqual(a.Properties.AlarmActions);
+    worker.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'RunningTaskCount',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+    });
     worker.hasResourceProperties('AWS::Logs::MetricFilter', {
       FilterPattern: '{ ($.level = "error") || ($.level = "fatal") }',
     });

@@ -1,4 +1,4 @@
-import { CfnCondition, CfnParameter, Fn } from 'aws-cdk-lib';
+import { CfnCondition, CfnParameter, Fn, Stack } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { type CfnSubscription, Subscription, SubscriptionProtocol, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -40,7 +40,8 @@ export class EmailTopic extends Construct {
       masterKey: props.key,
       enforceSSL: true,
     });
-    this.email = new CfnParameter(scope, props.emailParameter, {
+    // A stack parameter: named at the stack's top level, whatever this construct's path.
+    this.email = new CfnParameter(Stack.of(this), props.emailParameter, {
       type: 'String',
       default: '',
       description: `E-mail address subscribed to "${props.displayName}" (empty: none)`,

@@ -1,5 +1,5 @@
 import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { Repository } from 'aws-cdk-lib/aws-ecr';
 import { ContainerImage, Secret as EcsSecret } from 'aws-cdk-lib/aws-ecs';
@@ -170,6 +170,8 @@ export class WorkerStack extends Stack {
       threshold: 1,
       below: true,
       periods: 5,
+      // No data here means no task reported (or the service is gone): that is the alarm's case too.
+      treatMissingData: TreatMissingData.BREACHING,
       description:
         "No shelfwatch worker has been running for 5 minutes: the stream is not consumed (read the stopped tasks' reasons in the ECS console)",
     });
