@@ -81,6 +81,28 @@ export function acknowledgments(app: App): Array<{ path: string; id: string; rea
 }
 
 /**
+ * cdk-nag's acknowledgments in the app as sorted `<construct path> <rule id>` lines, after checking that
+ * each says why in a sentence (not "ok", not the rule's own id) and sits on a construct, not on a stack
+ * or the app. CDK's own acknowledgments (its CloudFormation-Validate rules) are left out.
+ *
+ * @throws {Error} naming the acknowledgment that breaks one of those rules.
+ * @example
+ * ```ts
+ * expect(cdkNagAcknowledgments(app)).toEqual(['ShelfwatchLambda/OnFailure AwsSolutions-SQS3']);
+ * ```
+ */
+export function cdkNagAcknowledgments(app: App): string[] {
+  const ours = acknowledgments(app).filter((a) => a.id.startsWith('AwsSolutions-'));
+  for (const a of ours) {
+    if (a.reason.length <= 60 || a.reason.includes(a.id)) {
+      throw new Error(`${a.path} ${a.id}: the reason does not say why: ${JSON.stringify(a.reason)}`);
+    }
+    if (!a.path.includes('/')) throw new Error(`${a.path} ${a.id}: acknowledged for a whole stack`);
+  }
+  return ours.map((a) => `${a.path} ${a.id}`).sort();
+}
+
+/**
  * CDK's own warning and error annotations on every stack (a misused construct, an ignored rule).
  *
  * @example
