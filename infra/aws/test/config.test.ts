@@ -6,13 +6,16 @@ import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { configFromContext, DEFAULT_CONFIG } from '../lib/config.js';
 import { NetworkStack } from '../lib/network/network-stack.js';
 import { DataStack } from '../lib/storage/data-stack.js';
-import { cdkJsonContext } from './fixtures.js';
+import { cdkJsonContext, removeTestOutdirs, testOutdir } from './fixtures.js';
 
-const config = (context: Record<string, unknown>) => configFromContext(new App({ context }).node);
+const config = (context: Record<string, unknown>) =>
+  configFromContext(new App({ context, outdir: testOutdir() }).node);
+
+afterAll(removeTestOutdirs);
 
 describe('configFromContext', () => {
   it('defaults to ECS workers on a 2-shard stream, DynamoDB, one NAT gateway, no RDS', () => {
@@ -74,7 +77,11 @@ describe('configFromContext', () => {
 
 describe('variants', () => {
   it('natGateways 0 leaves no NAT gateway and no public subnet: isolated private subnets', () => {
-    const app = new App({ context: cdkJsonContext(), builtinCloudFormationValidation: false });
+    const app = new App({
+      context: cdkJsonContext(),
+      outdir: testOutdir(),
+      builtinCloudFormationValidation: false,
+    });
     const network = new NetworkStack(app, 'Net', {
       natGateways: 0,
       containerEndpoints: true,
@@ -89,7 +96,11 @@ describe('variants', () => {
   });
 
   it('shardCount on-demand makes an on-demand stream, sized for consumers as 4 shards', () => {
-    const app = new App({ context: cdkJsonContext(), builtinCloudFormationValidation: false });
+    const app = new App({
+      context: cdkJsonContext(),
+      outdir: testOutdir(),
+      builtinCloudFormationValidation: false,
+    });
     const network = new NetworkStack(app, 'Net', {
       natGateways: 1,
       containerEndpoints: false,

@@ -2,12 +2,44 @@
  * Shared by the infrastructure tests: apps built like bin/app.ts (cdk.json's context, cdk-nag
  * registered), templates with asset hashes masked for snapshots, and the IAM statements of a template.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, type Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import nag from 'cdk-nag';
 import { configFromContext } from '../lib/config.js';
 import { buildShelfwatch, checkWithCdkNag, type ShelfwatchStacks } from '../lib/shelfwatch-app.js';
+
+const outdirs: string[] = [];
+
+/**
+ * A fresh folder for an app's cloud assembly (CDK would otherwise leave a cdk.outXXXX in the system's
+ * temporary folder for every synthesis), removed by {@link removeTestOutdirs}.
+ *
+ * @example
+ * ```ts
+ * const app = new App({ outdir: testOutdir() });
+ * afterAll(removeTestOutdirs);
+ * ```
+ */
+export function testOutdir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shelfwatch-cdk-test-'));
+  outdirs.push(dir);
+  return dir;
+}
+
+/**
+ * Removes the folders {@link testOutdir} made in this test file's process.
+ *
+ * @example
+ * ```ts
+ * afterAll(removeTestOutdirs);
+ * ```
+ */
+export function removeTestOutdirs(): void {
+  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 /**
  * cdk.json's context: the feature flags `cdk synth` runs with.
@@ -37,6 +69,7 @@ export function cdkJsonContext(): Record<string, unknown> {
 export function buildTestApp(context: Record<string, unknown> = {}): { app: App; stacks: ShelfwatchStacks } {
   const app = new App({
     context: { ...cdkJsonContext(), ...context },
+    outdir: testOutdir(),
     builtinCloudFormationValidation: false,
   });
   const stacks = buildShelfwatch(app, configFromContext(app.node));

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaConfig } from '../../../cli/lambda.js';
 import type { ShelfwatchStacks } from '../lib/shelfwatch-app.js';
 import {
@@ -18,6 +18,7 @@ import {
   cdkNagAcknowledgments,
   identityStatements,
   nagFindings,
+  removeTestOutdirs,
   resourcesOf,
   stableTemplate,
   warningsAndErrors,
@@ -35,6 +36,8 @@ beforeAll(() => {
   lambda = Template.fromStack(stacks.lambda as Stack);
   assemblyDir = built.app.synth().directory;
 });
+
+afterAll(removeTestOutdirs);
 
 function functionProperties(): {
   Environment: { Variables: Record<string, unknown> };

@@ -6,12 +6,14 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { checkWithCdkNag } from '../lib/shelfwatch-app.js';
-import { nagFindings } from './fixtures.js';
+import { nagFindings, removeTestOutdirs, testOutdir } from './fixtures.js';
+
+afterAll(removeTestOutdirs);
 
 function appWithBucket(): { app: App; bucket: Bucket } {
-  const app = new App({ builtinCloudFormationValidation: false });
+  const app = new App({ outdir: testOutdir(), builtinCloudFormationValidation: false });
   const bucket = new Bucket(new Stack(app, 'S'), 'Plain');
   checkWithCdkNag(app);
   return { app, bucket };
@@ -37,7 +39,7 @@ describe('cdk-nag as a validation plugin', () => {
   });
 
   it('does not take a rule id for all of its findings: each IAM5 finding is acknowledged by itself', () => {
-    const app = new App({ builtinCloudFormationValidation: false });
+    const app = new App({ outdir: testOutdir(), builtinCloudFormationValidation: false });
     const role = new Role(new Stack(app, 'S'), 'Role', {
       assumedBy: new ServicePrincipal('ecs-tasks.amazonaws.com'),
     });

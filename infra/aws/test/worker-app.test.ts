@@ -6,7 +6,7 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TTL_ATTRIBUTE as STORE_TTL_ATTRIBUTE } from '../../../connectors/dynamodb/tables.js';
 import { loadRunConfig } from '../../../pipeline/index.js';
 import type { ShelfwatchStacks } from '../lib/shelfwatch-app.js';
@@ -16,6 +16,7 @@ import {
   cdkNagAcknowledgments,
   identityStatements,
   nagFindings,
+  removeTestOutdirs,
   resourcesOf,
   stableTemplate,
   warningsAndErrors,
@@ -38,6 +39,8 @@ beforeAll(() => {
   alerts = Template.fromStack(stacks.alerts);
   worker = Template.fromStack(stacks.worker as Stack);
 });
+
+afterAll(removeTestOutdirs);
 
 interface ContainerJson {
   Environment: Array<{ Name: string; Value: unknown }>;
