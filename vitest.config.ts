@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**'],
+    // Nested node_modules and CDK cloud assemblies too (infra/aws is an npm workspace).
+    exclude: ['**/node_modules/**', 'dist/**', '**/cdk.out/**'],
     // Property tests and the 50-seed accuracy runs are CPU-bound; two cores here.
     testTimeout: 120_000,
     hookTimeout: 120_000,
