@@ -33,6 +33,8 @@ export interface EngineParts {
   seriesSinks?: readonly SeriesMetricsSink[];
   /** Where dead letters go besides the store (`deadLetters.path`, built by the caller). */
   deadLetterSinks?: readonly DeadLetterSink[];
+  /** The store's and sinks' retry policy; default the engine's own (unbounded, as a long-running job wants). */
+  retryPolicy?: EngineOptions['retryPolicy'];
   onRetry?: EngineOptions['onRetry'];
   onRecovered?: EngineOptions['onRecovered'];
   onBatch?: EngineOptions['onBatch'];
@@ -69,6 +71,7 @@ export function createEngineFromConfig(config: RunConfig, parts: EngineParts): I
     models: { countModel: parts.countModel },
     ...(parts.seriesSinks ? { seriesSinks: parts.seriesSinks } : {}),
     ...(parts.deadLetterSinks ? { deadLetterSinks: parts.deadLetterSinks } : {}),
+    ...(parts.retryPolicy ? { retryPolicy: parts.retryPolicy } : {}),
     ...(parts.onRetry ? { onRetry: parts.onRetry } : {}),
     ...(parts.onRecovered ? { onRecovered: parts.onRecovered } : {}),
     ...(parts.signal ? { signal: parts.signal } : {}),

@@ -2,9 +2,16 @@
 import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
-import { loadSeriesCsv, loadTabularCsv, loadWindowsJson } from '../datasets/index.js';
+import {
+  DatasetError,
+  loadSeriesCsv,
+  loadTabularCsv,
+  loadWindowsJson,
+  type SeriesDataset,
+} from '../datasets/index.js';
 import {
   type AnomalyWindow,
+  COUNT_MODEL_DETECTOR,
   DEFAULT_SERIES_DETECTOR,
   type DetectorEvaluation,
   EvaluationError,
@@ -16,61 +23,16 @@ import {
   REPORT_FORMATS,
   type ReportFormat,
   renderReport,
+  requireDataset,
   SERIES_DETECTORS,
   type SeriesDetector,
   scoreSeries,
   TABULAR_DETECTORS,
 } from '../evaluation/index.js';
-import { loadCountModel } from '../pipeline/detect/count-model.js';
+import { type CountModel, CountModelError, loadCountModel } from '../pipeline/detect/count-model.js';
 import { integerFlag, parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './commands.js';
-
-const list = (ds: readonly { name: string; summary: string }[]): string =>
-  ds.map((d) => `    ${d.name.padEnd(14)} ${d.summary}`).join('\n');
-
-export const EVALUATE_HELP = `Usage: shelfwatch evaluate --input FILE|DIR [options]
-
-Scores anomaly detectors on a labelled data set and reports the confusion matrix, precision, recall, F1,
-ROC-AUC and average precision (scikit-learn's definitions), per detector, side by side.
-
-Input kinds:
-  stream        a folder written by shelfwatch generate (events.ndjson + labels.ndjson): replayed through the
-                stream job's detectors; scored per event and per labelled window on the same SKU × warehouse
-                (window recall, false alerts, detection delay), for the pipeline and for each detector
-  tabular CSV   a header row, numeric feature columns and a 0/1 label column (1 = anomaly), as the ODDS sets
-  series CSV    timestamp,value[,label] (NAB-style); labels may come from --windows instead
-
-Options:
-  --input FILE|DIR      the labelled data (required)
-  --detector LIST       comma-separated (default: all for the input kind)
-  --label COL           the label column of a tabular CSV (default label)
-  --model FILE          with a stream: also load a count model trained by shelfwatch train
-  --windows FILE        anomaly windows JSON { "<file name>": [[start, end], …] } for a series: adds window
-                        recall, false alerts and detection delay
-  --seed N              seed of every random choice (default 0)
-  --threshold RULE      auto (each detector's own cut, default) | best-f1 (optimistic) | contamination:R | a number
-  --format F            ${REPORT_FORMATS.join(' | ')} (default text); json prints one object per detector per line
-  --out FILE            write the report there instead of standard output
-  -h, --help            this help
-
-Detectors for tabular data:
-${list(TABULAR_DETECTORS)}
-Detectors for series:
-${list(SERIES_DETECTORS)}`;
-
-export const SCORE_SERIES_HELP = `Usage: shelfwatch score-series --input ts.csv --out scores.csv [--detector NAME]
-
-Runs a streaming detector over a univariate series in order (each point scored before it is learned) and
-writes timestamp,value,anomaly_score,label with scores in [0, 1], for external benchmark scorers.
-
-Options:
-  --input FILE       timestamp,value[,label] CSV (required)
-  --out FILE         output CSV (required)
-  --detector NAME    default ${DEFAULT_SERIES_DETECTOR} (the best of ours on generated inventory series)
-  -h, --help         this help
-
-Detectors:
-${list(SERIES_DETECTORS)}`;
+import { EVALUATE_HELP, SCORE_SERIES_HELP } from './help.js';
 
 async function firstLine(path: string): Promise<string> {
   const rl = createInterface({
@@ -88,7 +50,7 @@ async function firstLine(path: string): Promise<string> {
 
 function checkInput(path: string | undefined, command: string, streams = false): string {
   if (!path) throw new UsageError(`${command} needs --input FILE (see shelfwatch ${command} --help)`);
-  if (!existsSync(path)) throw new UsageError(`--input ${path}: no such file`);
+  if (!existsSync(path)) throw new UsageError(`--input ${path}: no such file or directory`);
   if (!streams && (statSync(path).isDirectory() || path.endsWith('.ndjson'))) {
     throw new UsageError(
       `--input ${path} is an event stream; ${command} takes a timestamp,value[,label] CSV`,
@@ -103,9 +65,63 @@ function isSeriesHeader(header: string): boolean {
   return first.toLowerCase() === 'timestamp' || /^\d{4}-\d{2}-\d{2}/.test(first);
 }
 
+/** Loads `--model FILE`, with errors that name the flag and the file; says on stderr what was loaded. */
+function loadModelFlag(path: string): CountModel {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`--model ${path}: no such file or directory`);
+    if (err instanceof SyntaxError) throw new UsageError(`--model ${path}: not JSON (${err.message})`);
+    throw err;
+  }
+  try {
+    const model = loadCountModel(json);
+    const { features } = json as { features: string[] };
+    process.stderr.write(
+      `evaluate: loaded the count model ${path}: trained on ${model.trainedOn} rows (cycle counts), ` +
+        `features ${features.join(', ')}; its alerts are the ${COUNT_MODEL_DETECTOR} row\n`,
+    );
+    return model;
+  } catch (err) {
+    if (err instanceof CountModelError) throw new UsageError(`--model ${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Replays a generated dataset through the stream job, with the count model of `--model` if given. */
+async function evaluateStream(input: string, modelPath: string | undefined): Promise<DetectorEvaluation[]> {
+  requireDataset(input, { labels: true }); // before any output: a missing file is named first
+  const countModel = modelPath ? loadModelFlag(modelPath) : undefined;
+  let judgeable = 0;
+  process.stderr.write(
+    `evaluate: replaying ${input} through the stream job's detectors${countModel ? ' and the count model' : ''}\n`,
+  );
+  const results = await evaluateInventoryDataset(
+    input,
+    undefined,
+    countModel ? { countModel, onCountFeatures: () => judgeable++ } : undefined,
+  );
+  if (countModel) {
+    const alerts = results.find((r) => r.detector === COUNT_MODEL_DETECTOR)?.windows?.alerts ?? 0;
+    process.stderr.write(
+      `evaluate: the count model raised ${alerts} alerts; of ${judgeable} cycle counts that could be judged, ` +
+        `it scored those the count-gap rule let pass\n`,
+    );
+  }
+  return results;
+}
+
+/** What to check when the labels hold one class only, by input kind. */
+const ONE_CLASS_HINT = {
+  stream: 'generate a dataset with anomalies (shelfwatch generate --anomaly-rate R)',
+  series: 'labels come from its label column or --windows FILE',
+  tabular: 'is --label COL the 0/1 label column?',
+} as const;
+
 export const evaluateCommand: Command = {
   name: 'evaluate',
-  summary: 'score detectors on a labelled CSV: confusion matrix, precision, recall, F1, ROC-AUC, AP',
   async run(argv) {
     const values = parseCommandArgs(
       argv,
@@ -116,6 +132,7 @@ export const evaluateCommand: Command = {
         windows: { type: 'string' },
         model: { type: 'string' },
         seed: { type: 'string' },
+        'min-pts': { type: 'string' },
         threshold: { type: 'string', default: 'auto' },
         format: { type: 'string', default: 'text' },
         out: { type: 'string' },
@@ -129,22 +146,31 @@ export const evaluateCommand: Command = {
       throw new UsageError(`--format takes ${REPORT_FORMATS.join(', ')}, got '${values.format}'`);
     }
     const seed = integerFlag('seed', values.seed, 0);
+    const minPts = values['min-pts'] === undefined ? undefined : integerFlag('min-pts', values['min-pts'], 0);
+    if (minPts !== undefined && minPts < 2) {
+      throw new UsageError(`--min-pts takes a whole number of at least 2, got '${values['min-pts']}'`);
+    }
     try {
       const spec = parseThresholdSpec(values.threshold);
       const name = basename(input);
       let results: DetectorEvaluation[];
+      let kind: keyof typeof ONE_CLASS_HINT;
       if (statSync(input).isDirectory() || input.endsWith('.ndjson')) {
         if (values.detector) {
           throw new EvaluationError(
             "a generated stream is scored with the stream job's own detectors: drop --detector",
           );
         }
-        process.stderr.write(`evaluate: replaying ${input} through the stream job's detectors\n`);
-        const countModel = values.model
-          ? loadCountModel(JSON.parse(readFileSync(values.model, 'utf8')))
-          : undefined;
-        results = await evaluateInventoryDataset(input, undefined, { countModel });
+        kind = 'stream';
+        if (minPts !== undefined) throw new UsageError('--min-pts applies to DBSCAN on a tabular CSV');
+        results = await evaluateStream(input, values.model);
+      } else if (values.model) {
+        throw new UsageError(
+          `--model applies to a generated dataset folder (events.ndjson + labels.ndjson); ${input} is a CSV`,
+        );
       } else if (isSeriesHeader(await firstLine(input))) {
+        kind = 'series';
+        if (minPts !== undefined) throw new UsageError('--min-pts applies to DBSCAN on a tabular CSV');
         const detectors = pickDetectors(
           SERIES_DETECTORS,
           values.detector ?? SERIES_DETECTORS.map((d) => d.name).join(','),
@@ -168,6 +194,7 @@ export const evaluateCommand: Command = {
         if (!labels) throw new EvaluationError(`${name} has no label column: give --windows FILE`);
         results = evaluateSeries(name, s.timestamps, s.values, labels, detectors, { spec, windows });
       } else {
+        kind = 'tabular';
         const detectors = pickDetectors(
           TABULAR_DETECTORS,
           values.detector ?? TABULAR_DETECTORS.map((d) => d.name).join(','),
@@ -176,9 +203,14 @@ export const evaluateCommand: Command = {
         results = evaluateTabular(name, X, y, detectors, {
           seed,
           spec,
+          settings: { minPts },
           onDetector: (d, i) =>
             process.stderr.write(`evaluate: ${d} (${i + 1}/${detectors.length}) on ${X.rows} rows\n`),
         });
+      }
+      // The report says it too (a field in JSON); stderr says it where a pipe to a file would hide it.
+      for (const w of new Set(results.flatMap((r) => r.warnings ?? []))) {
+        process.stderr.write(`evaluate: warning: ${name}: ${w}; ${ONE_CLASS_HINT[kind]}\n`);
       }
       const report = renderReport(results, format, `shelfwatch evaluation: ${name}`);
       if (values.out) {
@@ -187,7 +219,8 @@ export const evaluateCommand: Command = {
       } else process.stdout.write(report);
       return 0;
     } catch (err) {
-      if (err instanceof EvaluationError) throw new UsageError(err.message);
+      // Unusable input (a bad file, too few rows for a detector) is the user's to fix: exit 2.
+      if (err instanceof EvaluationError || err instanceof DatasetError) throw new UsageError(err.message);
       throw err;
     }
   },
@@ -195,8 +228,6 @@ export const evaluateCommand: Command = {
 
 export const scoreSeriesCommand: Command = {
   name: 'score-series',
-  summary:
-    'score a timestamp,value CSV in order with a streaming detector → timestamp,value,anomaly_score,label',
   async run(argv) {
     const values = parseCommandArgs(
       argv,
@@ -217,7 +248,19 @@ export const scoreSeriesCommand: Command = {
       if (err instanceof EvaluationError) throw new UsageError(err.message);
       throw err;
     }
-    const s = await loadSeriesCsv(input);
+    let s: SeriesDataset;
+    try {
+      // Strict: a tabular `f0,f1,label` file must not pass for a series by column position.
+      s = await loadSeriesCsv(input, { strictColumns: true });
+    } catch (err) {
+      if (err instanceof DatasetError) {
+        throw new UsageError(
+          `${err.message}. score-series scores one value column (timestamp,value[,label]); ` +
+            'to score a table of feature columns use shelfwatch evaluate --input FILE',
+        );
+      }
+      throw err;
+    }
     const scores = scoreSeries(detector, s.values);
     const iso = s.timestamps.length > 0 && s.timestamps[0] > 1e11; // epoch ms from ISO input
     const lines = ['timestamp,value,anomaly_score,label'];

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
-import { type Command, commands } from './commands.js';
+import { type CommandEntry, commands } from './commands.js';
 
 function version(): string {
   // cli/ runs from source (tsx) or from dist/cli/ after the build: package.json is one or two levels up.
@@ -21,7 +21,15 @@ function version(): string {
   return 'unknown';
 }
 
-export function usage(available: readonly Command[]): string {
+/**
+ * The top-level help: what shelfwatch does and one line per command.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(`${usage(commands)}\n`);
+ * ```
+ */
+export function usage(available: readonly Pick<CommandEntry, 'name' | 'summary'>[]): string {
   const width = Math.max(...available.map((c) => c.name.length));
   return [
     'Usage: shelfwatch <command> [options]',
@@ -34,11 +42,34 @@ export function usage(available: readonly Command[]): string {
     '',
     'Run `shelfwatch <command> --help` for the options of one command.',
     'Options: --help, --version',
+    '',
+    'Examples:',
+    '  shelfwatch generate --out data/demo --days 14 --skus 50',
+    '  shelfwatch evaluate --input data/demo',
+    '  shelfwatch run --help',
   ].join('\n');
 }
 
+/** `-h` or `--help` among a command's arguments (before a `--`) asks for its help, whatever else is there. */
+function asksForHelp(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}
+
+/**
+ * Runs the CLI on its arguments (without `node` and the script); resolves to the exit code.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(['generate', '--out', 'data/demo']);
+ * ```
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0) return main([...rest, '--help']);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage(commands)}\n`);
     return name === undefined ? 1 : 0;
@@ -47,12 +78,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (command === undefined) {
+  const entry = commands.find((c) => c.name === name);
+  if (entry === undefined) {
     process.stderr.write(`shelfwatch: unknown command '${name}'\n\n${usage(commands)}\n`);
     return 2;
   }
+  // Help from the registry: the command's module (and its dependencies) stay unloaded.
+  if (asksForHelp(rest)) {
+    process.stdout.write(`${entry.help}\n`);
+    return 0;
+  }
   try {
+    const command = await entry.load();
     return await command.run(rest);
   } catch (err) {
     // Mistakes in the command line get exit code 2 and a pointer to --help, not a stack trace.

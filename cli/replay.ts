@@ -7,37 +7,8 @@ import { partitionKeysOf } from '../connectors/kinesis/partition.js';
 import { aggregateByKey, type ProducerRecord, putRecords } from '../connectors/kinesis/producer.js';
 import { numberFlag, parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './commands.js';
+import { REPLAY_HELP } from './help.js';
 import { compact, Progress } from './progress.js';
-
-/**
- * The help of `shelfwatch replay`.
- *
- * @example
- * ```ts
- * process.stdout.write(`${REPLAY_HELP}\n`);
- * ```
- */
-export const REPLAY_HELP = `Usage: shelfwatch replay --input DIR|events.ndjson --to kinesis --stream NAME [options]
-
-Puts raw records on a Kinesis stream with PutRecords (at most 500 records and 5 MiB per call, and at most
-one record per partition key per call, so that records the service rejects are retried with back-off
-without overtaking the next record of their key), partition key SKU × warehouse so that one item's
-events stay in order on one shard. For demos and load tests.
-
-Options:
-  --input PATH       a folder written by shelfwatch generate, or an NDJSON file of raw records (required)
-  --to kinesis       the destination (required; Kinesis is the only one)
-  --stream NAME      the stream (required)
-  --rate N           user records (lines) per second (default 0: as fast as the stream takes them)
-  --aggregate        KPL-aggregate the records: each Kinesis record carries up to ~25 KB of lines of ONE
-                     partition key (consumers de-aggregate: the KCL, shelfwatch's Kinesis source
-                     and its Lambda handler)
-  --endpoint URL     a Kinesis endpoint (default: AWS_ENDPOINT_URL_KINESIS or AWS's own)
-  --region R         the AWS region (default: AWS_REGION / the AWS configuration)
-  --quiet            no progress on stderr
-  -h, --help         this help
-
-Credentials come from the standard AWS chain (environment, profile, instance role).`;
 
 /**
  * `shelfwatch replay --to kinesis --stream NAME [--rate N] [--aggregate]`: puts a dataset's lines on a
@@ -51,8 +22,6 @@ Credentials come from the standard AWS chain (environment, profile, instance rol
  */
 export const replayCommand: Command = {
   name: 'replay',
-  summary:
-    'put a generated dataset on a Kinesis stream (PutRecords, SKU × warehouse keys, optional KPL aggregation)',
   async run(argv) {
     const values = parseCommandArgs(
       argv,

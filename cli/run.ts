@@ -32,52 +32,11 @@ import { batchObserver, type RunTotals } from './batch-log.js';
 import type { Command } from './commands.js';
 import { checkAwsRegions, opening, partNamed, storePart } from './dependencies.js';
 import { createEngineFromConfig } from './engine-from-config.js';
+import { RUN_HELP } from './help.js';
 import { Shutdown } from './shutdown.js';
-
-export const RUN_HELP = `Usage: shelfwatch run [--config FILE]
-
-Runs the stream job: reads records from the configured source, normalizes them (bad records go to the
-dead-letter table with their reason), keeps per-SKU × warehouse inventory state exactly once in effect,
-detects anomalies and sends explained alerts, checkpointing only what every sink has acknowledged.
-
-With no configuration it runs the embedded default: the generator as a live source (2,000 events/s),
-SQLite state in data/shelfwatch.db, alerts on the console, metrics on http://127.0.0.1:9464/metrics.
-Stop it with Ctrl-C (it finishes the batch and checkpoints); a second start resumes from the checkpoint.
-
-Options:
-  --config FILE   YAML run configuration (also SHELFWATCH_CONFIG); every key can be overridden by an
-                  environment variable SHELFWATCH_<PATH>, e.g. SHELFWATCH_SOURCE__RATE=500,
-                  SHELFWATCH_STORE__PATH=/var/lib/shelfwatch/state.db
-  -h, --help      this help
-
-Sources (source.type): generator (default), file, stdin, kinesis. Kinesis shares shards among every
-worker with the same applicationName through a DynamoDB lease table of that name:
-  source: { type: kinesis, stream: inventory, applicationName: shelfwatch, workerId: host-1,
-            initialPosition: TRIM_HORIZON, failoverTimeMs: 10000, pollIntervalMs: 1000 }
-State stores (store.type): sqlite (default), mysql (also RDS: ssl: rds), dynamodb:
-  store: { type: mysql, url: mysql://shelfwatch@db.internal:3306/shelfwatch }
-  store: { type: dynamodb, tableName: shelfwatch-state, region: eu-west-1 }
-Alert sinks (alerts.sinks[].type): console, file, webhook, sns, slack, email:
-  alerts:
-    sinks: [{ type: console }, { type: sns, topicArn: arn:aws:sns:eu-west-1:123456789012:alerts },
-            { type: slack }]   # webhookUrl from SHELFWATCH_ALERTS__SINKS__2__WEBHOOKURL
-    routes: [{ match: { severities: [critical] }, receivers: [console, sns] }]
-Per-series metrics (metricsSinks[].type): timestream.
-AWS clients read the standard chain (AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, instance roles…);
-put secrets (passwords, webhook URLs) in SHELFWATCH_<PATH> variables rather than the file; they are
-redacted from every log line.
-
-Example configuration:
-  source: { type: file, path: data/demo/events.ndjson }
-  store: { type: sqlite, path: data/shelfwatch.db }
-  alerts:
-    sinks: [{ type: console }, { type: file, path: data/alerts.ndjson }]
-    routes: [{ match: { severities: [critical] }, receivers: [console, file] }]
-  metrics: { port: 9464 }`;
 
 export const runCommand: Command = {
   name: 'run',
-  summary: 'run the stream job (default: live generator, SQLite state, alerts on the console)',
   async run(argv) {
     const values = parseCommandArgs(argv, { config: { type: 'string' } }, RUN_HELP);
     if (values === null) return 0;

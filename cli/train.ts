@@ -1,30 +1,15 @@
 /** `shelfwatch train`: fits the count model (an Isolation Forest) on a stream's history. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { locateDataset, replayEngine, replayNdjson } from '../evaluation/index.js';
+import { EvaluationError, replayEngine, replayNdjson, requireDataset } from '../evaluation/index.js';
 import { COUNT_FEATURES, trainCountModel } from '../pipeline/detect/count-model.js';
 import { integerFlag, numberFlag, parseCommandArgs, UsageError } from './args.js';
 import type { Command } from './commands.js';
+import { TRAIN_HELP } from './help.js';
 import { compact, Progress } from './progress.js';
-
-export const TRAIN_HELP = `Usage: shelfwatch train --input DIR|events.ndjson --out model.json [options]
-
-Replays a stream's history through the job (in memory) and fits an Isolation Forest on its cycle counts:
-${COUNT_FEATURES.join(', ')}.
-shelfwatch run loads the model with detection.model (or SHELFWATCH_DETECTION__MODEL) and flags the counts
-unlike that history which the count-gap rule lets pass.
-
-Options:
-  --input PATH          a folder written by shelfwatch generate, or an NDJSON file of raw records (required)
-  --out FILE            where to write the model JSON (required)
-  --seed N              seed of the forest (default 1)
-  --contamination R     share of history counts taken as anomalous, sets the threshold (default 0.02)
-  --quiet               no progress on stderr
-  -h, --help            this help`;
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'fit the count model (Isolation Forest) on a stream history, for shelfwatch run to load',
   async run(argv) {
     const values = parseCommandArgs(
       argv,
@@ -44,10 +29,14 @@ export const trainCommand: Command = {
     if (!(contamination > 0 && contamination <= 0.5)) {
       throw new UsageError(`--contamination takes a number in (0, 0.5], got '${values.contamination}'`);
     }
-    const events =
-      locateDataset(values.input)?.events ?? (values.input.endsWith('.ndjson') ? values.input : undefined);
-    if (!events)
-      throw new UsageError(`--input ${values.input}: expected a generated dataset folder or an NDJSON file`);
+    let events: string;
+    try {
+      // Training needs only the events: a folder without labels.ndjson is fine here.
+      events = requireDataset(values.input, { labels: false }).events;
+    } catch (err) {
+      if (err instanceof EvaluationError) throw new UsageError(`--input ${err.message}`);
+      throw err;
+    }
     const cols = COUNT_FEATURES.length;
     let rows = new Float64Array(1024 * cols);
     let n = 0;
@@ -68,8 +57,12 @@ export const trainCommand: Command = {
     await replayNdjson(engine, events, (records) =>
       progress.update(0, 0, `${compact(records)} records, ${n} counts`),
     );
-    if (n < 10)
-      throw new UsageError(`${events} holds only ${n} cycle counts that can be judged: too few to train on`);
+    if (n < 10) {
+      // A count is judged against the previous count of its series: short histories yield few.
+      throw new UsageError(
+        `${events} holds only ${n} cycle counts that can be judged (a series' second count on): at least 10 are needed; train on a longer history, e.g. shelfwatch generate --days 28`,
+      );
+    }
     const model = trainCountModel(rows.subarray(0, n * cols), { seed, contamination });
     mkdirSync(dirname(values.out), { recursive: true });
     writeFileSync(values.out, `${JSON.stringify(model)}\n`);

@@ -5,3 +5,4 @@
 export * from './errors.js';
 export * from './generator/index.js';
 export * from './loaders.js';
+export { labelsFromWindows, loadWindowsJson, type WindowsByFile } from './windows.js';

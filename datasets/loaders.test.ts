@@ -4,14 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError, DatasetFormatError } from './errors.js';
-import {
-  labelsFromWindows,
-  loadSeriesCsv,
-  loadTabularCsv,
-  loadWindowsJson,
-  parseDecimal,
-  parseIsoTimestamp,
-} from './loaders.js';
+import { loadSeriesCsv, loadTabularCsv, parseDecimal, parseIsoTimestamp } from './loaders.js';
+import { labelsFromWindows, loadWindowsJson } from './windows.js';
 
 const MAMMOGRAPHY = new URL('../../shared/datasets/odds/mammography.csv', import.meta.url);
 
@@ -241,6 +235,23 @@ describe('loadSeriesCsv', () => {
   it('takes unnamed header columns by position', async () => {
     const s = await loadSeriesCsv(await temp('t,v,is_anomaly\n1,2,1\n'));
     expect(Array.from(s.labels ?? [])).toEqual([1]);
+  });
+
+  it('with strictColumns, refuses a header other than timestamp,value[,label] and reads the rest alike', async () => {
+    const table = await temp('f0,f1,label\n1,2,0\n3,4,1\n');
+    const err = await formatError(loadSeriesCsv(table, { strictColumns: true }));
+    expect(err.message).toContain(
+      'expected the columns timestamp,value[,label]; the header is "f0", "f1", "label"',
+    );
+    expect(err.line).toBe(1);
+    for (const header of ['t,v,is_anomaly', 'timestamp,value,sensor', 'value,label']) {
+      await formatError(loadSeriesCsv(await temp(`${header}\n1,2,1\n`), { strictColumns: true }));
+    }
+    const reordered = await temp('Value,LABEL,timestamp\n5,1,10\n6,0,20\n');
+    expect(await loadSeriesCsv(reordered, { strictColumns: true })).toEqual(await loadSeriesCsv(reordered));
+    // No header: the columns are timestamp,value[,label] by position, as without the option.
+    const bare = await temp('0,1.5,0\n60,2.5,1\n');
+    expect(Array.from((await loadSeriesCsv(bare, { strictColumns: true })).values)).toEqual([1.5, 2.5]);
   });
 
   it('round-trips many rows (typed arrays grow past their first capacity)', async () => {

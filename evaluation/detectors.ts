@@ -13,14 +13,29 @@ import {
   suggestEps,
   zToUnit,
 } from '../detectors/index.js';
+import { SERIES_DETECTOR_SUMMARIES, TABULAR_DETECTOR_SUMMARIES } from './detector-catalog.js';
 import { EvaluationError } from './errors.js';
+
+/**
+ * Settings of the tabular detectors that a user may change (`shelfwatch evaluate --min-pts`).
+ *
+ * @example
+ * ```ts
+ * const dbscan = pickDetectors(TABULAR_DETECTORS, 'dbscan')[0];
+ * dbscan.score(X, 0, { minPts: 3 } satisfies TabularSettings);
+ * ```
+ */
+export interface TabularSettings {
+  /** DBSCAN's minPts, also the k of the k-distance curve that sets eps. Default max(4, 2 × columns). */
+  readonly minPts?: number;
+}
 
 /** A detector that scores the rows of a table: higher = more anomalous. */
 export interface TabularDetector {
   readonly name: string;
   readonly summary: string;
   /** Scores every row; `threshold` is the detector's own cut (used by `--threshold auto`). */
-  score(X: Matrix, seed: number): { scores: Float64Array; threshold: number };
+  score(X: Matrix, seed: number, settings?: TabularSettings): { scores: Float64Array; threshold: number };
 }
 
 /** A detector that scores a series in order, each point before it is learned. Scores in [0, 1]. */
@@ -72,7 +87,7 @@ function standardize(X: Matrix): Matrix {
 export const TABULAR_DETECTORS: readonly TabularDetector[] = [
   {
     name: 'iforest',
-    summary: 'Isolation Forest, 100 trees, ψ = 256 (scikit-learn defaults)',
+    summary: TABULAR_DETECTOR_SUMMARIES.iforest,
     score(X, seed) {
       const model = new IsolationForest({ nTrees: 100, sampleSize: 256, seed }).fit(X);
       return { scores: model.scoreSamples(X), threshold: model.threshold };
@@ -80,10 +95,23 @@ export const TABULAR_DETECTORS: readonly TabularDetector[] = [
   },
   {
     name: 'dbscan',
-    summary: 'DBSCAN on robust-scaled columns, minPts = 2·d, eps from the k-distance knee',
-    score(X, seed) {
+    summary: TABULAR_DETECTOR_SUMMARIES.dbscan,
+    score(X, seed, settings = {}) {
+      const minPts = settings.minPts ?? Math.max(4, 2 * X.cols);
+      // eps comes from the k-distance curve with k = minPts, and a point counts among its own k nearest:
+      // fewer rows than k and the library would say only `k is 4 but X has only 2 rows`.
+      if (X.rows < minPts) {
+        const why =
+          settings.minPts === undefined
+            ? `the default max(4, 2 × ${X.cols} feature column${X.cols === 1 ? '' : 's'})`
+            : 'set by --min-pts';
+        throw new EvaluationError(
+          `DBSCAN needs at least k = minPts = ${minPts} rows (${why}; minPts is also the k of the ` +
+            `k-distance curve that sets eps, and each point counts among its own k nearest) but the data has ` +
+            `${X.rows}: lower k with --min-pts N (at least 2), add rows, or leave DBSCAN out with --detector iforest,zscore`,
+        );
+      }
       const Xs = standardize(X);
-      const minPts = Math.max(4, 2 * X.cols);
       const { eps } = suggestEps(Xs, { k: minPts, seed });
       const model = new Dbscan({ eps, minPts }).fit(Xs);
       // Distance to the nearest core point in units of eps: ≤ 1 inside a cluster's reach.
@@ -92,7 +120,7 @@ export const TABULAR_DETECTORS: readonly TabularDetector[] = [
   },
   {
     name: 'zscore',
-    summary: 'largest robust |z| over the columns (median / 1.4826·MAD)',
+    summary: TABULAR_DETECTOR_SUMMARIES.zscore,
     score(X) {
       const { center, scale } = robustColumns(X);
       const scores = new Float64Array(X.rows);
@@ -113,20 +141,17 @@ export const TABULAR_DETECTORS: readonly TabularDetector[] = [
 export const SERIES_DETECTORS: readonly SeriesDetector[] = [
   {
     name: 'robust-zscore',
-    summary: 'rolling median / MAD z-score, window 168, warm-up 24',
+    summary: SERIES_DETECTOR_SUMMARIES['robust-zscore'],
     create: () => new RollingRobustZScore({ window: 168, warmUp: 24 }),
     threshold: zToUnit(3.5),
   },
   {
     name: 'ewma',
-    summary: 'EWMA mean and variance z-score, α = 0.1, warm-up 10',
+    summary: SERIES_DETECTOR_SUMMARIES.ewma,
     create: () => new EwmaDetector({ alpha: 0.1, warmUp: 10 }),
     threshold: zToUnit(3.5),
   },
 ];
-
-/** The streaming detector `score-series` uses when none is named; chosen on generated inventory series. */
-export const DEFAULT_SERIES_DETECTOR = 'robust-zscore';
 
 /**
  * Looks detectors up by name, with an error listing the known ones.

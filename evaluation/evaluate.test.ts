@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pickDetectors, SERIES_DETECTORS, scoreSeries, TABULAR_DETECTORS } from './detectors.js';
 import { EvaluationError } from './errors.js';
-import { evaluateScores, evaluateSeries, evaluateTabular, parseThresholdSpec } from './evaluate.js';
+import {
+  evaluateScores,
+  evaluateSeries,
+  evaluateTabular,
+  oneClassWarning,
+  parseThresholdSpec,
+} from './evaluate.js';
 
 describe('parseThresholdSpec', () => {
   it('reads every rule and rejects the rest with the accepted forms', () => {
@@ -143,6 +149,46 @@ describe('detectors for evaluation', () => {
     expect(r.rocAuc).toBe(1);
     expect(r.windows?.windowRecall).toBe(1);
     expect(r.windows?.delays).toEqual([3_600_000]);
+  });
+
+  it('says DBSCAN needs k = minPts rows and which option lowers k, instead of the k-distance message', () => {
+    const X = { data: Float64Array.from([1, 5]), rows: 2, cols: 1 };
+    const y = Uint8Array.from([0, 1]);
+    const run = (settings?: { minPts: number }) =>
+      evaluateTabular('two.csv', X, y, pickDetectors(TABULAR_DETECTORS, 'dbscan'), {
+        seed: 0,
+        spec: { kind: 'auto' },
+        settings,
+      });
+    expect(run).toThrow(EvaluationError);
+    expect(run).toThrow(
+      /^DBSCAN needs at least k = minPts = 4 rows \(the default max\(4, 2 × 1 feature column\);/,
+    );
+    expect(run).toThrow(/but the data has 2: lower k with --min-pts N/);
+    expect(() => run({ minPts: 3 })).toThrow(/minPts = 3 rows \(set by --min-pts;/);
+    // With k lowered to the row count DBSCAN runs.
+    const [r] = run({ minPts: 2 });
+    expect(r.detector).toBe('dbscan');
+    expect(r.n).toBe(2);
+  });
+
+  it('warns that ROC-AUC and AP are undefined when the labels hold one class', () => {
+    expect(oneClassWarning(3, 10)).toBeNull();
+    expect(oneClassWarning(0, 10)).toMatch(
+      /^no label is 1 \(anomaly\): ROC-AUC and PR-AUC \(AP\) .* undefined/,
+    );
+    expect(oneClassWarning(10, 10)).toMatch(/^every label is 1/);
+    const r = evaluateScores({
+      detector: 'd',
+      dataset: 'normal.csv',
+      scores: Float64Array.from([0.1, 0.2, 0.9]),
+      labels: new Uint8Array(3),
+      ownThreshold: 0.5,
+      spec: { kind: 'auto' },
+      seconds: 0,
+    });
+    expect(r.rocAuc).toBeNaN();
+    expect(r.warnings).toEqual([oneClassWarning(0, 3)]);
   });
 
   it('names the known detectors when one is unknown', () => {

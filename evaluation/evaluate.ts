@@ -2,8 +2,8 @@
  * Scores detectors on labelled data the standard way: every detector gets the same rows and labels,
  * the same threshold rule, and the metrics of `metrics.ts`.
  */
-import type { Matrix } from '../detectors/index.js';
-import { type SeriesDetector, scoreSeries, type TabularDetector } from './detectors.js';
+import { DetectorError, type Matrix } from '../detectors/index.js';
+import { type SeriesDetector, scoreSeries, type TabularDetector, type TabularSettings } from './detectors.js';
 import { EvaluationError, MetricError } from './errors.js';
 import {
   averagePrecision,
@@ -65,6 +65,21 @@ function ruleName(spec: ThresholdSpec): string {
   }
 }
 
+/**
+ * Why ROC-AUC and average precision are undefined for these labels, or null when they are defined:
+ * both need at least one positive (label 1) and one negative (label 0).
+ *
+ * @example
+ * ```ts
+ * oneClassWarning(0, 500); // 'no label is 1 (anomaly): ROC-AUC and PR-AUC (AP) need both classes …'
+ * ```
+ */
+export function oneClassWarning(positives: number, n: number): string | null {
+  if (n === 0 || (positives > 0 && positives < n)) return null;
+  const which = positives === 0 ? 'no label is 1 (anomaly)' : 'every label is 1 (anomaly)';
+  return `${which}: ROC-AUC and PR-AUC (AP) need both classes and are undefined here (null in JSON, — in tables)`;
+}
+
 /** One detector's scores and labels → the full evaluation record. */
 export function evaluateScores(args: {
   detector: string;
@@ -89,6 +104,7 @@ export function evaluateScores(args: {
   let positives = 0;
   for (let i = 0; i < labels.length; i++) positives += labels[i];
   // One class only: AUC and AP are undefined (scikit-learn raises); report NaN, keep the counts.
+  const oneClass = oneClassWarning(positives, labels.length);
   let auc = Number.NaN;
   let ap = Number.NaN;
   let curves: DetectorEvaluation['curves'];
@@ -116,6 +132,7 @@ export function evaluateScores(args: {
     seconds: args.seconds,
     curves,
   };
+  if (oneClass) result.warnings = [oneClass];
   if (args.seed !== undefined) result.seed = args.seed;
   if (args.types) result.perType = perTypeRecall(args.types, predictions);
   if (args.windows && args.times) {
@@ -140,12 +157,29 @@ export function evaluateTabular(
   X: Matrix,
   y: Uint8Array,
   detectors: readonly TabularDetector[],
-  options: { seed: number; spec: ThresholdSpec; onDetector?: (name: string, i: number) => void },
+  options: {
+    seed: number;
+    spec: ThresholdSpec;
+    settings?: TabularSettings;
+    onDetector?: (name: string, i: number) => void;
+  },
 ): DetectorEvaluation[] {
   return detectors.map((d, i) => {
     options.onDetector?.(d.name, i);
     const t0 = performance.now();
-    const { scores, threshold } = d.score(X, options.seed);
+    let fitted: ReturnType<TabularDetector['score']>;
+    try {
+      fitted = d.score(X, options.seed, options.settings);
+    } catch (err) {
+      // The library's message names its parameter (k, eps…); say which detector of the run gave up.
+      if (err instanceof DetectorError) {
+        throw new EvaluationError(
+          `${d.name} on ${X.rows} rows × ${X.cols} columns: ${err.message} (leave it out with --detector)`,
+        );
+      }
+      throw err;
+    }
+    const { scores, threshold } = fitted;
     const seconds = (performance.now() - t0) / 1000;
     return evaluateScores({
       detector: d.name,

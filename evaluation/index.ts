@@ -2,6 +2,11 @@
  * `evaluation/`: metrics computed scikit-learn's way (confusion matrix, precision, recall, F1, ROC-AUC,
  * average precision, curves), thresholds, stream-window scoring, and report rendering.
  */
+export {
+  DEFAULT_SERIES_DETECTOR,
+  SERIES_DETECTOR_SUMMARIES,
+  TABULAR_DETECTOR_SUMMARIES,
+} from './detector-catalog.js';
 export * from './detectors.js';
 export * from './errors.js';
 export * from './evaluate.js';

@@ -1,10 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeDataset } from '../datasets/index.js';
-import { evaluateInventoryDataset, evaluateKeyedWindows, locateDataset } from './inventory-stream.js';
+import { EvaluationError } from './errors.js';
+import {
+  evaluateInventoryDataset,
+  evaluateKeyedWindows,
+  locateDataset,
+  requireDataset,
+} from './inventory-stream.js';
 import { evaluateWindows } from './windows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shelfwatch-evalstream-'));
@@ -74,7 +80,35 @@ describe('evaluateInventoryDataset', () => {
 
   it('says what it expected when the input is not a dataset', async () => {
     await expect(evaluateInventoryDataset(join(dir, 'nowhere'))).rejects.toThrow(
-      /expected a generated dataset/,
+      /nowhere: no such file or directory/,
+    );
+  });
+});
+
+describe('requireDataset', () => {
+  it('names the missing file by its full path, labels only when they are needed', () => {
+    const folder = join(dir, 'no-labels');
+    mkdirSync(folder, { recursive: true });
+    const fail = (input: string, labels: boolean): string => {
+      try {
+        requireDataset(input, { labels });
+      } catch (err) {
+        expect(err).toBeInstanceOf(EvaluationError);
+        return (err as Error).message;
+      }
+      throw new Error(`${input} passed`);
+    };
+    expect(fail(folder, true)).toContain(`no events.ndjson: ${join(folder, 'events.ndjson')} does not exist`);
+    writeFileSync(join(folder, 'events.ndjson'), '');
+    expect(fail(folder, true)).toContain(`no labels.ndjson: ${join(folder, 'labels.ndjson')} does not exist`);
+    expect(fail(join(folder, 'events.ndjson'), true)).toContain(join(folder, 'labels.ndjson'));
+    expect(requireDataset(folder, { labels: false }).events).toBe(join(folder, 'events.ndjson'));
+    copyFileSync(join(folder, 'events.ndjson'), join(folder, 'labels.ndjson'));
+    expect(requireDataset(folder, { labels: true }).labels).toBe(join(folder, 'labels.ndjson'));
+    expect(fail(join(dir, 'nowhere'), false)).toBe(`${join(dir, 'nowhere')}: no such file or directory`);
+    writeFileSync(join(dir, 'table.csv'), 'f0,label\n');
+    expect(fail(join(dir, 'table.csv'), false)).toMatch(
+      /expected a dataset folder or an events \.ndjson file/,
     );
   });
 });

@@ -10,7 +10,7 @@
  *   the series matters: with hundreds of alerts a day, any window would contain *some* alert.
  */
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AnomalyLabel } from '../datasets/index.js';
 import {
@@ -217,7 +217,26 @@ export async function replayNdjson(
   return line;
 }
 
-/** Finds events.ndjson and labels.ndjson from a dataset folder or the events file itself. */
+/**
+ * The `detector` of the anomalies a loaded count model raises (the pipeline's `iforest:count`): its row
+ * is in every evaluation with a model, even when the model flagged nothing, so that a report shows it ran.
+ *
+ * @example
+ * ```ts
+ * results.find((r) => r.detector === COUNT_MODEL_DETECTOR);
+ * ```
+ */
+export const COUNT_MODEL_DETECTOR = 'iforest:count';
+
+/**
+ * Finds events.ndjson and labels.ndjson from a dataset folder or the events file itself; null when
+ * either is missing ({@link requireDataset} says which).
+ *
+ * @example
+ * ```ts
+ * locateDataset('data/demo'); // { events: 'data/demo/events.ndjson', labels: 'data/demo/labels.ndjson' }
+ * ```
+ */
 export function locateDataset(input: string): { events: string; labels: string } | null {
   const dir = existsSync(input) && statSync(input).isDirectory() ? input : dirname(input);
   const events = existsSync(input) && statSync(input).isDirectory() ? join(input, 'events.ndjson') : input;
@@ -226,9 +245,49 @@ export function locateDataset(input: string): { events: string; labels: string }
   return { events, labels };
 }
 
+const GENERATE_HINT = 'generate one with shelfwatch generate --out DIR';
+
+/**
+ * Like {@link locateDataset}, but throws an {@link EvaluationError} that names the missing part
+ * (the path itself, events.ndjson, or labels.ndjson when `labels` is needed) and how to make one.
+ *
+ * @example
+ * ```ts
+ * requireDataset('data/demo', { labels: true });
+ * // EvaluationError: data/demo: no labels.ndjson: /home/me/data/demo/labels.ndjson does not exist (…)
+ * ```
+ */
+export function requireDataset(input: string, need: { labels: boolean }): { events: string; labels: string } {
+  if (!existsSync(input)) throw new EvaluationError(`${input}: no such file or directory`);
+  const isDir = statSync(input).isDirectory();
+  const events = isDir ? join(input, 'events.ndjson') : input;
+  if (!events.endsWith('.ndjson')) {
+    throw new EvaluationError(
+      `${input}: expected a dataset folder or an events .ndjson file (${GENERATE_HINT})`,
+    );
+  }
+  if (!existsSync(events)) {
+    throw new EvaluationError(
+      `${input}: no events.ndjson: ${resolve(events)} does not exist (a dataset folder holds events.ndjson ` +
+        `and labels.ndjson; ${GENERATE_HINT})`,
+    );
+  }
+  const labels = join(isDir ? input : dirname(input), 'labels.ndjson');
+  if (need.labels && !existsSync(labels)) {
+    throw new EvaluationError(
+      `${input}: no labels.ndjson: ${resolve(labels)} does not exist (the anomaly labels are written beside ` +
+        `events.ndjson; ${GENERATE_HINT})`,
+    );
+  }
+  return { events, labels };
+}
+
 /**
  * Replays a generated dataset through the stream job's detectors and evaluates them: one result for
- * the whole pipeline, then one per detector (anomaly `detector` family).
+ * the whole pipeline, then one per detector (anomaly `detector` family; with `models.countModel`,
+ * always one for {@link COUNT_MODEL_DETECTOR}).
+ *
+ * @throws EvaluationError naming the missing file when `input` is not a dataset with labels.
  *
  * @example
  * ```ts
@@ -240,12 +299,7 @@ export async function evaluateInventoryDataset(
   onProgress?: (records: number) => void,
   models?: EngineOptions['models'],
 ): Promise<DetectorEvaluation[]> {
-  const files = locateDataset(input);
-  if (!files) {
-    throw new EvaluationError(
-      `${input}: expected a generated dataset (a folder with events.ndjson and labels.ndjson)`,
-    );
-  }
+  const files = requireDataset(input, { labels: true });
   const labels = readFileSync(files.labels, 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
@@ -305,7 +359,9 @@ export async function evaluateInventoryDataset(
     );
     return r;
   };
-  const families = [...new Set(anomalies.map((a) => a.detector))].sort();
+  // A family is found from what it raised; a loaded model that raised nothing still gets its row.
+  const raised = anomalies.map((a) => a.detector);
+  const families = [...new Set(models?.countModel ? [...raised, COUNT_MODEL_DETECTOR] : raised)].sort();
   const pipeline = result('pipeline', anomalies);
   // Precision by the type an alert claims: inside a labelled window of its own series (of any type).
   const byKey = new Map<string, KeyedWindow[]>();

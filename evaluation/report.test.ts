@@ -96,9 +96,85 @@ describe('renderReport', () => {
     expect(text).toContain('80.0% (8/10)');
     expect(text).toContain('2 min');
     expect(text).toContain('1.5 h');
-    expect(text).toContain('100.0% (4/4, delay 30 s)');
+    // Text cells are short (the caption says the second figure is the mean delay); Markdown spells it out.
+    expect(text).toContain('100.0% (4/4) 30 s');
+    expect(renderReport([r], 'markdown')).toContain('100.0% (4/4, delay 30 s)');
     expect(toJsonRecord(r).windows?.found).toBe(8);
     expect(renderReport([r], 'text')).toContain('83.3% (10/12)');
+  });
+
+  it('fits the recall-by-type table of many detectors and types into 100 columns, losing no cell', () => {
+    const types = [
+      'shrinkage',
+      'phantom_stock',
+      'negative_stock',
+      'stuck_feed',
+      'sales_spike',
+      'data_entry_error',
+      'supplier_short_shipment',
+      'supplier_price_anomaly',
+    ];
+    const detectors = [
+      'pipeline',
+      'iforest:count',
+      'robust-zscore:count-gap',
+      'robust-zscore:data-entry',
+      'dbscan:supplier-deliveries',
+      'rule:fill-rate',
+      'rule:sales-rate',
+      'rule:negative-stock',
+      'rule:repeated-count',
+      'rule:price-band',
+    ];
+    const results = detectors.map((d, k) =>
+      result(d, {
+        windows: {
+          windows: 800,
+          found: 400,
+          windowRecall: 0.5,
+          alerts: 500,
+          truePositiveAlerts: 400,
+          falseAlerts: 100,
+          alertPrecision: 0.8,
+          delays: [],
+          meanDelay: 3_600_000,
+          medianDelay: 3_600_000,
+          perType: Object.fromEntries(
+            types.map((t, i) => [
+              t,
+              {
+                windows: 100,
+                found: (i * 7 + k) % 101,
+                recall: ((i * 7 + k) % 101) / 100,
+                meanDelay: 45_000_000,
+              },
+            ]),
+          ),
+          perWindow: [],
+        },
+      }),
+    );
+    const text = renderReport(results, 'text');
+    const section = text.slice(text.indexOf('Recall by anomaly type'));
+    const lines = section.split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(100);
+    // Every type on every block; every detector's column somewhere (a family:name header may be split).
+    const blocks = section.split('\n\n');
+    expect(blocks.length).toBeGreaterThan(1);
+    for (const b of blocks) for (const t of types) expect(b).toMatch(new RegExp(`^${t}\\s`, 'm'));
+    const heads = blocks.map((b) => b.split('\n').slice(0, 3).join(' ')).join(' ');
+    for (const d of detectors) {
+      const [family, name] = d.includes(':') ? d.split(':') : [d, ''];
+      expect(heads).toContain(name ? `${family}:` : family);
+      if (name) expect(heads).toContain(name);
+    }
+    for (const [k, d] of detectors.entries()) {
+      const found = (2 * 7 + k) % 101;
+      expect(section, d).toContain(`${found.toFixed(1)}% (${found}/100) 12.5 h`);
+    }
+    // Whole lines, not cut cells: each block's rows have the type and one cell per column.
+    const cells = section.match(/\d+\.\d% \(\d+\/100\) 12\.5 h/g) ?? [];
+    expect(cells).toHaveLength(types.length * detectors.length);
   });
 });
 

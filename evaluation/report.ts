@@ -29,6 +29,11 @@ export interface DetectorEvaluation {
   /** Stream evaluation: alerts by the type they claim, and how many fall inside a labelled window of their series. */
   alertsByType?: Record<string, { alerts: number; inWindow: number; precision: number }>;
   seed?: number;
+  /**
+   * What makes some figures meaningless, in words (e.g. ROC-AUC and AP are null because the labels have
+   * one class only); absent when there is nothing to say.
+   */
+  warnings?: string[];
   seconds: number;
   /** Curves for the reports, thinned to a few hundred points; left out of the JSON output. */
   curves?: { roc: { x: Float64Array; y: Float64Array }; pr: { x: Float64Array; y: Float64Array } };
@@ -135,7 +140,14 @@ const SUMMARY_HEADER = [
   'time',
 ];
 
-function perTypeRows(results: readonly DetectorEvaluation[]): { header: string[]; rows: string[][] } | null {
+/**
+ * Recall per anomaly type, one column per detector. `short` cells (text) drop the word "delay" — the
+ * caption says what the figures are — so that the terminal table stays narrow.
+ */
+function perTypeRows(
+  results: readonly DetectorEvaluation[],
+  short = false,
+): { header: string[]; rows: string[][] } | null {
   const types = new Set<string>();
   for (const r of results) {
     for (const t of Object.keys(r.perType ?? {})) types.add(t);
@@ -147,12 +159,67 @@ function perTypeRows(results: readonly DetectorEvaluation[]): { header: string[]
     t,
     ...results.map((r) => {
       const w = r.windows?.perType[t];
+      if (w && short) {
+        const delay = w.meanDelay === null ? '' : ` ${duration(w.meanDelay)}`;
+        return `${pct(w.recall)} (${w.found}/${w.windows})${delay}`;
+      }
       if (w) return `${pct(w.recall)} (${w.found}/${w.windows}, delay ${duration(w.meanDelay)})`;
       const p = r.perType?.[t];
       return p ? `${pct(p.recall)} (${p.detected}/${p.total})` : '—';
     }),
   ]);
   return { header: ['anomaly type', ...results.map((r) => r.detector)], rows };
+}
+
+/** The width the text report's wide tables are wrapped to: a 100-column terminal. */
+const TEXT_REPORT_WIDTH = 100;
+
+/**
+ * A text table whose first column is repeated and whose other columns are cut into blocks that each fit
+ * `width` characters; a header `family:name` is set on two lines (`family:` over `name`).
+ */
+function wrappedTextTable(header: string[], rows: string[][], width: number): string {
+  const split = (h: string): string[] => {
+    const colon = h.indexOf(':');
+    return colon > 0 && colon < h.length - 1 ? [h.slice(0, colon + 1), h.slice(colon + 1)] : [h];
+  };
+  const heads = header.map(split);
+  const widths = header.map((_, j) =>
+    Math.max(...heads[j].map((l) => l.length), ...rows.map((r) => r[j].length)),
+  );
+  const blocks: number[][] = [];
+  let block: number[] = [];
+  let used = widths[0];
+  for (let j = 1; j < header.length; j++) {
+    if (block.length > 0 && used + 2 + widths[j] > width) {
+      blocks.push(block);
+      block = [];
+      used = widths[0];
+    }
+    block.push(j);
+    used += 2 + widths[j];
+  }
+  if (block.length > 0) blocks.push(block);
+  return blocks
+    .map((cols) => {
+      const all = [0, ...cols];
+      const line = (cells: string[]): string =>
+        cells
+          .map((c, k) => c.padEnd(widths[all[k]]))
+          .join('  ')
+          .trimEnd();
+      const depth = Math.max(...all.map((j) => heads[j].length));
+      const headLines = Array.from({ length: depth }, (_, d) =>
+        // Bottom-aligned: a one-line header sits on the last header line, beside the second half of a split one.
+        line(all.map((j) => heads[j][heads[j].length - depth + d] ?? '')),
+      );
+      return [
+        ...headLines,
+        all.map((j) => '-'.repeat(widths[j])).join('  '),
+        ...rows.map((r) => line(all.map((j) => r[j]))),
+      ].join('\n');
+    })
+    .join('\n\n');
 }
 
 function windowRows(results: readonly DetectorEvaluation[]): string[][] {
@@ -215,9 +282,22 @@ function renderText(results: readonly DetectorEvaluation[]): string {
   if (w.length) parts.push(`Stream windows\n${textTable(WINDOW_HEADER, w)}`);
   const at = alertTypeRows(results);
   if (at.length) parts.push(`Alert precision by type\n${textTable(ALERT_TYPE_HEADER, at)}`);
-  const t = perTypeRows(results);
-  if (t) parts.push(`Recall by anomaly type\n${textTable(t.header, t.rows)}`);
+  const t = perTypeRows(results, true);
+  if (t) {
+    const stream = results.some((r) => r.windows);
+    const caption = stream
+      ? 'Recall by anomaly type: windows found (found/labelled) and mean detection delay'
+      : 'Recall by anomaly type';
+    parts.push(`${caption}\n${wrappedTextTable(t.header, t.rows, TEXT_REPORT_WIDTH)}`);
+  }
+  const notes = warningLines(results);
+  if (notes.length) parts.push(`Warnings\n${notes.map((n) => `  ${n}`).join('\n')}`);
   return `${parts.join('\n\n')}\n`;
+}
+
+/** Each distinct warning once, with its dataset: they are usually the same for every detector. */
+function warningLines(results: readonly DetectorEvaluation[]): string[] {
+  return [...new Set(results.flatMap((r) => (r.warnings ?? []).map((w) => `${r.dataset}: ${w}`)))];
 }
 
 function renderMarkdown(results: readonly DetectorEvaluation[]): string {
@@ -228,6 +308,8 @@ function renderMarkdown(results: readonly DetectorEvaluation[]): string {
   if (at.length) parts.push(`**Alert precision by type**\n\n${markdownTable(ALERT_TYPE_HEADER, at)}`);
   const t = perTypeRows(results);
   if (t) parts.push(`**Recall by anomaly type**\n\n${markdownTable(t.header, t.rows)}`);
+  const notes = warningLines(results);
+  if (notes.length) parts.push(`**Warnings**\n\n${notes.map((n) => `- ${n}`).join('\n')}`);
   return `${parts.join('\n\n')}\n`;
 }
 
@@ -323,6 +405,7 @@ function renderHtml(results: readonly DetectorEvaluation[], title: string): stri
   );
   const w = windowRows(results);
   const t = perTypeRows(results);
+  const notes = warningLines(results);
   const datasets = [...new Set(results.map((r) => r.dataset))].join(', ');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
@@ -344,6 +427,7 @@ ${htmlTable(SUMMARY_HEADER, summaryRows(results))}
 <div class="cms">${results.map(confusionHtml).join('\n')}</div>
 ${w.length ? `<h2>Stream windows</h2>${htmlTable(WINDOW_HEADER, w)}` : ''}
 ${t ? `<h2>Recall by anomaly type</h2>${htmlTable(t.header, t.rows)}` : ''}
+${notes.length ? `<h2>Warnings</h2><ul>${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}
 <p class="note">ROC-AUC and average precision follow scikit-learn's roc_auc_score and average_precision_score.
 A best-F1 threshold is chosen on the same labels it is scored on, so its figures are a ceiling, not an estimate.</p>
 </body></html>

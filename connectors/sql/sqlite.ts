@@ -8,8 +8,9 @@
  * is synced at checkpoints rather than at every commit, which is what makes commits cheap.
  */
 import { mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
+import type SQLite from 'better-sqlite3';
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement, sql } from 'kysely';
 import type { BatchCommit, SeriesKey, SeriesRow } from '../../pipeline/ports.js';
 import type { Database } from './schema.js';
@@ -50,6 +51,21 @@ export interface SqliteStoreOptions {
 const DEFAULT_WAL_CHECK_BYTES = 64 * 1024 * 1024;
 
 /**
+ * better-sqlite3, loaded at the first open rather than at import: a deployment without SQLite (a
+ * Lambda bundle on DynamoDB or MySQL) does not ship the native addon, and must still import the stores.
+ */
+function loadBetterSqlite3(): typeof SQLite {
+  try {
+    return createRequire(import.meta.url)('better-sqlite3') as typeof SQLite;
+  } catch (err) {
+    throw new Error(
+      'the SQLite store needs the better-sqlite3 package, which this installation lacks: install it, or use store.type dynamodb or mysql',
+      { cause: err },
+    );
+  }
+}
+
+/**
  * Opens a better-sqlite3 connection configured for the store: WAL, `synchronous = NORMAL`,
  * `busy_timeout`. Creates the parent folder of a file path, and first checks that the folder and the
  * database's files are writable ({@link checkSqliteFilesWritable}).
@@ -64,6 +80,7 @@ const DEFAULT_WAL_CHECK_BYTES = 64 * 1024 * 1024;
  * ```
  */
 export function openSqliteDatabase(options: SqliteStoreOptions): SQLite.Database {
+  const Database = loadBetterSqlite3();
   const { path } = options;
   const inMemory = path === ':memory:' || path === '';
   let db: SQLite.Database | undefined;
@@ -73,7 +90,7 @@ export function openSqliteDatabase(options: SqliteStoreOptions): SQLite.Database
       // Before SQLite maps the -shm file: a folder or file it cannot write fails here, named.
       checkSqliteFilesWritable(path);
     }
-    db = new SQLite(path);
+    db = new Database(path);
     // busy_timeout first: switching to WAL itself needs a lock another process may hold.
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5_000))}`);
     // WAL lets readers (the CLI, a dashboard) read while the job writes. An in-memory database has

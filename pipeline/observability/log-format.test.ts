@@ -107,7 +107,7 @@ describe('formatLogLine', () => {
     });
     expect(coloured).toContain(`${ESC}[31mERROR${ESC}[0m`);
     expect(coloured).toContain(`${ESC}[2mreceiver=${ESC}[0mslack`);
-    expect(coloured.replace(/\x1b\[\d+m/g, '')).toBe(plain);
+    expect(coloured.replace(new RegExp(`${ESC}\\[\\d+m`, 'g'), '')).toBe(plain);
   });
 
   it('reads numeric levels, and passes a line that is not JSON on, cleaned', () => {
