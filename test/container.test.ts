@@ -136,31 +136,51 @@ async function hostPrebuild(folder: string): Promise<string | undefined> {
     return undefined;
   }
   const require = createRequire(import.meta.url);
-  const modulePath = dirname(require.resolve('better-sqlite3/package.json'));
-  const binary = join(modulePath, 'build/Release/better_sqlite3.node');
-  if (!existsSync(binary)) return undefined;
-  // Loads in this process, so it is built for this Node's ABI (which the file name below states).
-  const Database = require('better-sqlite3') as new (file: string) => { close(): void };
-  new Database(':memory:').close();
-  // The name prebuild-install gives a download of this version, ABI and platform in its cache.
-  const util = require('prebuild-install/util') as {
-    getDownloadUrl(opts: Record<string, unknown>): string;
-    cachedPrebuild(url: string): string;
-  };
-  const pkg = JSON.parse(readFileSync(join(modulePath, 'package.json'), 'utf8')) as Record<string, unknown>;
-  const url = util.getDownloadUrl({ pkg, platform: 'linux', arch: 'x64', 'tag-prefix': 'v' });
+  let modulePath: string;
+  let cachedName: string;
+  try {
+    modulePath = dirname(require.resolve('better-sqlite3/package.json'));
+    // Loads in this process, so it is built for this Node's ABI (which the file name below states).
+    const Database = require('better-sqlite3') as new (file: string) => { close(): void };
+    new Database(':memory:').close();
+    // The name prebuild-install gives a download of this version, ABI and platform in its cache.
+    const util = require('prebuild-install/util') as {
+      getDownloadUrl(opts: Record<string, unknown>): string;
+      cachedPrebuild(url: string): string;
+    };
+    const pkg = JSON.parse(readFileSync(join(modulePath, 'package.json'), 'utf8')) as Record<string, unknown>;
+    const url = util.getDownloadUrl({ pkg, platform: 'linux', arch: 'x64', 'tag-prefix': 'v' });
+    cachedName = basename(util.cachedPrebuild(url));
+  } catch {
+    return undefined; // no usable build here: the image build compiles
+  }
+  if (!existsSync(join(modulePath, 'build/Release/better_sqlite3.node'))) return undefined;
   mkdirSync(folder, { recursive: true });
-  await run('tar', [
-    '-czf',
-    join(folder, basename(util.cachedPrebuild(url))),
-    '-C',
-    modulePath,
-    'build/Release/better_sqlite3.node',
-  ]);
+  await run('tar', ['-czf', join(folder, cachedName), '-C', modulePath, 'build/Release/better_sqlite3.node']);
   return folder;
 }
 
+/** Why the image cannot be built and run here, or undefined when it can. */
+function unmetNeeds(): string | undefined {
+  const missing = TOOLS.filter((t) => !have(t));
+  if (missing.length > 0) {
+    return (
+      `the container test needs ${missing.join(', ')}: run .ci/run, or ` +
+      '`apt-get install -y --no-install-recommends buildah podman runc debootstrap`'
+    );
+  }
+  if (process.getuid?.() !== 0) {
+    return 'the container test builds with buildah and debootstrap as root: run it as root (CI does)';
+  }
+  return undefined;
+}
+
 describe('Containerfile', () => {
+  // Its own test, so that a machine without them shows a failure saying so, not only a failed hook.
+  it('can be built and run here: buildah, podman, runc and debootstrap are installed, as root', () => {
+    expect(unmetNeeds()).toBeUndefined();
+  });
+
   it('has no problem dockerfile-utils finds, with every check it has set to an error', () => {
     const everyCheck = {
       deprecatedMaintainer: 2,
@@ -202,18 +222,8 @@ describe('the container image', () => {
   let prebuildOffered = false;
 
   beforeAll(async () => {
-    const missing = TOOLS.filter((t) => !have(t));
-    if (missing.length > 0) {
-      throw new Error(
-        `the container test needs ${missing.join(', ')}: run .ci/run, or ` +
-          '`apt-get install -y --no-install-recommends buildah podman runc debootstrap`',
-      );
-    }
-    if (process.getuid?.() !== 0) {
-      throw new Error(
-        'the container test builds with buildah and debootstrap as root: run it as root (CI does)',
-      );
-    }
+    const unmet = unmetNeeds();
+    if (unmet !== undefined) throw new Error(unmet);
 
     const base = await run('bash', [join(ROOT, 'infra/container/base-image.sh')]);
     figures.push(
@@ -249,6 +259,7 @@ describe('the container image', () => {
       '--format',
       'docker', // HEALTHCHECK is a Docker-format setting; the OCI format drops it
       `--layers=${layers}`,
+      '--force-rm', // a failed step's working container is removed too
       '--build-arg',
       `BASE_IMAGE=${BASE_IMAGE}`,
       '--label',
