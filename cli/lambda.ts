@@ -27,10 +27,11 @@ import {
   type AlertSink,
   ConfigError,
   createLogger,
-  describeCause,
+  describeDependencyFailure,
   loadRunConfig,
   type RunConfig,
 } from '../pipeline/index.js';
+import { partNamed } from './dependencies.js';
 import { createEngineFromConfig } from './engine-from-config.js';
 
 /**
@@ -131,7 +132,10 @@ export function createKinesisHandlerFromConfig(options: LambdaFromConfigOptions 
         retryPolicy: hooks.retryPolicy,
         onRetry: (what, attempt, error) => {
           hooks.onRetry?.(what, attempt, error);
-          logger.warn({ what, attempt, err: describeCause(error) }, 'retrying');
+          logger.warn(
+            { what, attempt, err: describeDependencyFailure(partNamed(config, what), error) },
+            'retrying',
+          );
         },
       });
     },

@@ -4,14 +4,14 @@
  * over-long line and a late count beyond the series' memory; /metrics counts each and the log names them,
  * and `deadLetters.path` gets a copy of every dead letter.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readMetric, startRun } from './run-job.js';
 import { freePort } from './servers/ports.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'shelfwatch-run-counts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -27,18 +27,6 @@ const wms = (id: string, txn: string, qty: number, t: number, sku = 'SKU-1'): st
     UOM: 'EA',
     TXN_TIME: new Date(t).toISOString().replace('T', ' ').slice(0, 19),
   });
-
-async function metric(port: number, name: string): Promise<number> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    return text
-      .split('\n')
-      .filter((l) => l.startsWith(name))
-      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-  } catch {
-    return Number.NaN;
-  }
-}
 
 async function until(check: () => Promise<boolean>, what: string, child: ChildProcess, log: () => string) {
   const deadline = Date.now() + 60_000;
@@ -78,32 +66,22 @@ describe('shelfwatch run counts what it sets aside', () => {
         `metrics: { port: ${port} }`,
       ].join('\n'),
     );
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'cli/index.ts'), 'run', '--config', config],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let log = '';
-    child.stderr?.on('data', (c: Buffer) => {
-      log += c.toString();
-    });
+    const job = startRun(config);
+    const { child } = job;
     try {
       await until(
-        async () => (await metric(port, 'shelfwatch_events_total')) >= 11,
+        async () => (await readMetric(port, 'shelfwatch_events_total')) >= 11,
         'every record to be processed',
         child,
-        () => log,
+        job.log,
       );
-      expect(await metric(port, 'shelfwatch_blank_lines_total')).toBe(3);
-      expect(await metric(port, 'shelfwatch_duplicates_total')).toBe(2);
-      expect(await metric(port, 'shelfwatch_dead_letters_total{code="future_event"}')).toBe(1);
-      expect(await metric(port, 'shelfwatch_dead_letters_total{code="too_large"}')).toBe(1);
-      expect(log).toContain('"code":"future_event"');
-      expect(log).toContain('late cycle count: the series no longer remembers every movement after it');
-      expect(log).toContain('"eventId":"wms:C-1"');
+      expect(await readMetric(port, 'shelfwatch_blank_lines_total')).toBe(3);
+      expect(await readMetric(port, 'shelfwatch_duplicates_total')).toBe(2);
+      expect(await readMetric(port, 'shelfwatch_dead_letters_total{code="future_event"}')).toBe(1);
+      expect(await readMetric(port, 'shelfwatch_dead_letters_total{code="too_large"}')).toBe(1);
+      expect(job.log()).toContain('"code":"future_event"');
+      expect(job.log()).toContain('late cycle count: the series no longer remembers every movement after it');
+      expect(job.log()).toContain('"eventId":"wms:C-1"');
       // deadLetters.path holds what the store holds (the file is written before each batch commits).
       const copies = readFileSync(join(dir, 'dead-letters.ndjson'), 'utf8')
         .trim()
@@ -112,7 +90,7 @@ describe('shelfwatch run counts what it sets aside', () => {
       expect(copies.map((c) => c.code).sort()).toEqual(['future_event', 'too_large']);
     } finally {
       child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await job.exit;
     }
   });
 });

@@ -3,43 +3,15 @@
  * generator's lag is read against its own simulated clock (its January events are not "325 days
  * behind" in December); a generator that runs out says so.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readMetric, startRun } from './run-job.js';
 import { freePort } from './servers/ports.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'shelfwatch-run-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function start(config: string) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'cli/index.ts'), 'run', '--config', config],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let log = '';
-  child.stderr?.on('data', (c: Buffer) => {
-    log += c.toString();
-  });
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, log: () => log, exit };
-}
-
-async function metric(port: number, name: string): Promise<number> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(name));
-    return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
-  } catch {
-    return Number.NaN;
-  }
-}
 
 describe('shelfwatch run on the generator', () => {
   it('measures lag on the simulated clock, says it resumes, and says when the simulation is used up', async () => {
@@ -56,13 +28,13 @@ describe('shelfwatch run on the generator', () => {
         `metrics: { port: ${port} }`,
       ].join('\n'),
     );
-    const first = start(config);
+    const first = startRun(config);
     let lag = Number.NaN;
     const deadline = Date.now() + 60_000;
     while (!(lag >= 0)) {
       if (Date.now() > deadline || first.child.exitCode !== null)
         throw new Error(`no lag metric\n${first.log()}`);
-      lag = await metric(port, 'shelfwatch_checkpoint_lag_seconds{shard="generator-0"}');
+      lag = await readMetric(port, 'shelfwatch_checkpoint_lag_seconds{shard="generator-0"}');
       await new Promise((r) => setTimeout(r, 50));
     }
     // The simulation is of January 2026: against the wall clock that was ~28 million seconds.
@@ -71,7 +43,7 @@ describe('shelfwatch run on the generator', () => {
     expect(await first.exit).toBe(0);
     expect(first.log()).not.toContain('resuming after record');
 
-    const second = start(config);
+    const second = startRun(config);
     expect(await second.exit).toBe(0);
     const log = second.log();
     expect(log).toMatch(

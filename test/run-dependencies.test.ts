@@ -3,15 +3,14 @@
  * it — as `shelfwatch run` reports them at start (no AWS region, a state store nobody answers for, a
  * metrics port in use) and while it runs (a Kinesis lease table nobody answers for).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startRun } from './run-job.js';
 import { freePort } from './servers/ports.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'shelfwatch-run-dependencies-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -27,27 +26,16 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 function run(yaml: string[], env: NodeJS.ProcessEnv, stopWhen?: (stderr: string) => boolean) {
   const config = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(config, yaml.join('\n'));
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'cli/index.ts'), 'run', '--config', config],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let stderr = '';
+  const job = startRun(config, env);
   let stopped = false;
-  child.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-    if (!stopped && stopWhen?.(stderr)) {
+  // After startRun's own listener: job.log() already holds the chunk.
+  job.child.stderr?.on('data', () => {
+    if (!stopped && stopWhen?.(job.log())) {
       stopped = true;
-      child.kill('SIGTERM');
+      job.child.kill('SIGTERM');
     }
   });
-  return new Promise<{ code: number | null; stderr: string }>((resolve) =>
-    child.once('exit', (code) => resolve({ code, stderr })),
-  );
+  return job.exit.then((code) => ({ code, stderr: job.log() }));
 }
 
 describe('shelfwatch run names the failing part and the setting that changes it', () => {
